@@ -1,0 +1,41 @@
+# One place for set-up: Debian packages, a virtualenv with esxnb, the simulator build.
+# `make lab` starts the main job; `make test` passes the whole suite (what .ci/run calls).
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+APT_PACKAGES := golang-go golang-github-vmware-govmomi-dev chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup system-deps venv simulator lab test test-fast clean
+
+setup: system-deps venv simulator
+
+# Installs only what is missing, so a prepared machine pays nothing.
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade "pip>=24,<26"
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+venv: $(VENV)/.installed
+
+simulator: venv
+	$(PY) -m esxnb.simulator --build-only
+
+lab: setup
+	$(VENV)/bin/esxnb lab
+
+test: setup
+	$(PY) -m pytest -q -m "not slow" -p no:cacheprovider $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,182 @@
+"""One authenticated SOAP session with a vSphere server (an ESX host or a vCenter)."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+from http.cookies import SimpleCookie
+from typing import Any
+
+from pyVim.connect import SmartStubAdapter
+from pyVmomi import vim
+from pyVmomi.SoapAdapter import StubAdapterBase
+
+from . import errors
+from ._faults import CERTIFICATE_REMEDY, to_esxnb_error, translate
+from .credentials import AuthSource, CredentialRequest, request_credentials
+from .uri import URI, Proxy
+
+__all__ = ["Session", "make_ssl_context"]
+
+log = logging.getLogger("esxnb")
+
+DEFAULT_TIMEOUT = 60.0
+
+
+def make_ssl_context(no_verify: bool, ca_file: str | None = None) -> ssl.SSLContext:
+    """Verification against the system CA pool (or ``ca_file``) unless ``no_verify``."""
+    if no_verify:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise errors.CertificateError(f"cannot load the CA bundle {ca_file!r}: {exc}") from None
+
+
+class _ReloginStub(StubAdapterBase):
+    """Calls through a SOAP stub and logs in again, once, when the session has expired.
+
+    pyvmomi's own SessionOrientedStub also retries socket errors, which would repeat
+    non-idempotent calls (power on, relocate) after a dropped connection; this one doesn't.
+    """
+
+    def __init__(self, soap_stub: Any, relogin: Any) -> None:
+        self.soapStub = soap_stub
+        super().__init__(version=soap_stub.version)
+        self._relogin = relogin
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "soapStub":
+            raise AttributeError(name)
+        return getattr(self.soapStub, name)
+
+    def InvokeMethod(self, mo: Any, info: Any, args: Any) -> Any:  # noqa: N802 - pyvmomi's name
+        cookie_before = self.soapStub.cookie
+        status, obj = self.soapStub.InvokeMethod(mo, info, args, self)
+        if status != 200 and isinstance(obj, vim.fault.NotAuthenticated) and info.name not in ("Login", "Logout"):
+            with self._lock:
+                if self.soapStub.cookie == cookie_before:  # another thread may have logged in already
+                    self._relogin()
+            status, obj = self.soapStub.InvokeMethod(mo, info, args, self)
+        if status == 200:
+            return obj
+        raise obj
+
+
+class Session:
+    """A logged-in session: ``si`` (ServiceInstance), ``content``, ``about``."""
+
+    def __init__(
+        self,
+        uri: URI,
+        hostname: str,
+        *,
+        auth: AuthSource = None,
+        username: str | None = None,
+        default_username: str,
+        scheme: str,
+        ca_file: str | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.hostname = hostname
+        self.port = uri.port
+        self.transport = uri.transport
+        self.no_verify = uri.no_verify
+        self.timeout = timeout
+        self._request = CredentialRequest(
+            challenge=hostname, scheme=scheme, default_username=default_username, username=username
+        )
+        self._auth = auth
+        self.username: str | None = None
+        self.ssl_context = make_ssl_context(uri.no_verify, ca_file) if uri.transport == "https" else None
+        self._soap = self._make_stub(uri.proxy)
+        self._stub = _ReloginStub(self._soap, self._login_again)
+        self.si = vim.ServiceInstance("ServiceInstance", self._stub)
+        with translate(f"cannot talk to {self.url}"):
+            self.content = self.si.RetrieveContent()
+        self.about = self.content.about
+        self._login(first=True)
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.hostname}]" if ":" in self.hostname else self.hostname
+        return f"{self.transport}://{host}:{self.port}/sdk"
+
+    @property
+    def stub(self) -> Any:
+        return self._stub
+
+    @property
+    def session_cookie(self) -> str | None:
+        """The ``vmware_soap_session`` cookie value, for the datastore file interface."""
+        morsel = SimpleCookie(self._soap.cookie or "").get("vmware_soap_session")
+        return morsel.value if morsel else None
+
+    def _make_stub(self, proxy: Proxy | None) -> Any:
+        kwargs: dict[str, Any] = {}
+        if proxy is not None:
+            if proxy.is_socks:
+                raise errors.ProxyError(
+                    f"{proxy.type} proxies are not supported yet (proxy={proxy}); use an http proxy "
+                    "(proxy=http://host:port) or connect directly"
+                )
+            kwargs.update(httpProxyHost=proxy.hostname, httpProxyPort=proxy.port)
+        port = self.port if self.transport == "https" else -self.port
+        try:
+            return SmartStubAdapter(
+                host=self.hostname,
+                port=port,
+                sslContext=self.ssl_context,
+                httpConnectionTimeout=self.timeout,
+                connectionPoolTimeout=-1,
+                **kwargs,
+            )
+        except ssl.SSLCertVerificationError as exc:
+            raise errors.CertificateError(
+                f"the TLS certificate of {self.url} cannot be verified ({exc.verify_message}). {CERTIFICATE_REMEDY}"
+            ) from None
+        except Exception as exc:  # pyvmomi raises a bare Exception when no vSphere API answers
+            error = to_esxnb_error(exc, context=f"cannot connect to {self.url}")
+            if type(error) is errors.ServerFault:
+                error = errors.ConnectionFailedError(
+                    f"cannot connect to {self.url}: no vSphere API answered there "
+                    f"(check the host name, port {self.port} and transport {self.transport})"
+                )
+            if proxy is not None and type(error) is errors.ConnectionFailedError:
+                error = errors.ProxyError(f"{error} (through proxy {proxy})")
+            raise error from None
+
+    def _login(self, *, first: bool) -> None:
+        credentials = request_credentials(self._request, self._auth)
+        try:
+            with translate(f"cannot log into {self.hostname}"):
+                self.content.sessionManager.Login(credentials.username, credentials.password, None)
+        except errors.AuthenticationError:
+            raise errors.AuthenticationError(
+                f"{self.hostname} refused the credentials of user {credentials.username!r} "
+                "(wrong user name or password)"
+            ) from None
+        self.username = credentials.username
+        if first and self.no_verify:
+            log.warning("TLS certificate verification is disabled for %s (no_verify=1)", self.hostname)
+
+    def _login_again(self) -> None:
+        try:
+            self._login(first=False)
+        except errors.CredentialError as exc:
+            raise errors.SessionExpiredError(
+                f"the session with {self.hostname} expired and no credentials could be asked again: {exc}"
+            ) from None
+
+    def logout(self) -> None:
+        try:
+            self.content.sessionManager.Logout()
+        except Exception:  # closing must not fail because the server or session is already gone
+            pass
+        finally:
+            self._soap.DropConnections()

@@ -8,7 +8,8 @@ import threading
 from http.cookies import SimpleCookie
 from typing import Any
 
-from pyVim.connect import SmartStubAdapter
+from pyVim import connect as _pyvim_connect
+from pyVmomi import SoapStubAdapter
 from pyVmomi import vim
 from pyVmomi.SoapAdapter import StubAdapterBase
 
@@ -35,6 +36,24 @@ def make_ssl_context(no_verify: bool, ca_file: str | None = None) -> ssl.SSLCont
         return ssl.create_default_context(cafile=ca_file)
     except (OSError, ssl.SSLError) as exc:
         raise errors.CertificateError(f"cannot load the CA bundle {ca_file!r}: {exc}") from None
+
+
+def _find_api_version(transport: str, host: str, port: int, context: ssl.SSLContext | None, proxy: dict) -> str:
+    """The newest API version both pyvmomi and the server speak (from /sdk/vimServiceVersions.xml).
+
+    pyvmomi's SmartStubAdapter does this too, but breaks for plain http (it puts its negative
+    "no TLS" port into the discovery URL), so its discovery step is called directly.
+    """
+    find = getattr(_pyvim_connect, "__FindSupportedVersion")
+    version = find(
+        transport, host, port, "/sdk", _pyvim_connect.GetServiceVersions("vim25"), context,
+        proxy.get("httpProxyHost"), proxy.get("httpProxyPort", 80), None,
+    )
+    if version is None:
+        raise errors.ConnectionFailedError(
+            f"{transport}://{host}:{port}/sdk is down or is not a vSphere API server"
+        )
+    return version
 
 
 class _ReloginStub(StubAdapterBase):
@@ -126,11 +145,13 @@ class Session:
                     "(proxy=http://host:port) or connect directly"
                 )
             kwargs.update(httpProxyHost=proxy.hostname, httpProxyPort=proxy.port)
-        port = self.port if self.transport == "https" else -self.port
         try:
-            return SmartStubAdapter(
+            version = _find_api_version(self.transport, self.hostname, self.port, self.ssl_context, kwargs)
+            return SoapStubAdapter(
                 host=self.hostname,
-                port=port,
+                # pyvmomi's convention: a negative port means plain http
+                port=self.port if self.transport == "https" else -self.port,
+                version=version,
                 sslContext=self.ssl_context,
                 httpConnectionTimeout=self.timeout,
                 connectionPoolTimeout=-1,

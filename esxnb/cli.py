@@ -1,0 +1,159 @@
+"""The ``esxnb`` command: a thin shell over the package for runbooks and training rooms.
+
+Sub-commands: ``sim``, ``lab``, ``domxml-from-native``, ``domxml-to-native``, ``domains``,
+``migrate``. Errors print as ``error: ...`` on stderr with exit status 1, like virsh.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import EsxnbError
+
+__all__ = ["main", "build_parser"]
+
+FORMAT = "vmware-vmx"
+
+
+def _read(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise EsxnbError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _datastores(pairs: Sequence[str]) -> dict[str, str] | None:
+    mapping = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key or not value:
+            raise EsxnbError(f"--datastore expects VOLUME=NAME (e.g. 498076b2-02796c1a-ef5b-000ae484a6a3=local-storage), got {pair!r}")
+        mapping[key] = value
+    return mapping or None
+
+
+def _connect(uri: str, ca_file: str | None):  # -> Connection, imported late to keep offline commands light
+    from .connection import connect
+
+    return connect(uri, ca_file=ca_file)
+
+
+def _check_format(fmt: str) -> None:
+    if fmt != FORMAT:
+        raise EsxnbError(f"unsupported native format {fmt!r} (only {FORMAT!r} is supported)")
+
+
+def _from_native(args: argparse.Namespace) -> None:
+    _check_format(args.format)
+    data = _read(args.file)
+    options = dict(datastores=_datastores(args.datastore))
+    if args.connect:
+        with _connect(args.connect, args.ca_file) as conn:
+            print(conn.domxml_from_native(data, vmx_path=args.vmx_path, **options), end="")
+        return
+    from .vmx import domxml_from_native
+
+    print(domxml_from_native(data, vmx_path=args.vmx_path, datacenter_path=args.datacenter_path, **options), end="")
+
+
+def _to_native(args: argparse.Namespace) -> None:
+    _check_format(args.format)
+    data = _read(args.file)
+    options = dict(datastores=_datastores(args.datastore))
+    if args.connect:
+        with _connect(args.connect, args.ca_file) as conn:
+            if args.virtual_hw_version is not None:
+                options["virtual_hw_version"] = args.virtual_hw_version
+            print(conn.domxml_to_native(data, **options), end="")
+        return
+    from .vmx import domxml_to_native
+
+    print(domxml_to_native(data, virtual_hw_version=args.virtual_hw_version or 4, **options), end="")
+
+
+def _domains(args: argparse.Namespace) -> None:
+    with _connect(args.connect, args.ca_file) as conn:
+        frame = conn.scheduler() if args.scheduler else conn.domains()
+        print(frame.to_string(index=False) if len(frame) else "(no domains)")
+
+
+def _migrate(args: argparse.Namespace) -> None:
+    from .migration import migrate_command
+
+    def progress(percent: int, message: str) -> None:
+        print(f"\r{percent:3d}% {message}", end="", file=sys.stderr, flush=True)
+
+    result = migrate_command(args.domain, args.source, args.destination, ca_file=args.ca_file, progress=progress)
+    print(file=sys.stderr)
+    print(f"Domain {result.domain} migrated from {result.source_host} to {result.destination_host} in {result.duration_s:.1f} s")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="esxnb", description="Manage VMware ESX/ESXi, GSX and vCenter like libvirt's ESX driver.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_connection(sub: argparse.ArgumentParser, required: bool) -> None:
+        sub.add_argument("-c", "--connect", metavar="URI", required=required, help="esx://, gsx:// or vpx:// URI")
+        sub.add_argument("--ca-file", help="CA bundle to verify the server's certificate with")
+
+    sub = commands.add_parser("domxml-from-native", help="convert a VMX file to libvirt domain XML")
+    sub.add_argument("format", metavar="FORMAT", help=FORMAT)
+    sub.add_argument("file", metavar="FILE", help="VMX file ('-' for stdin)")
+    sub.add_argument("--vmx-path", help="the VMX file's own datastore path, e.g. '[datastore1] vm/vm.vmx'")
+    sub.add_argument("--datacenter-path", help="emit <vmware:datacenterpath> (offline)")
+    sub.add_argument("--datastore", action="append", default=[], metavar="VOLUME=NAME", help="datastore name for a volume")
+    with_connection(sub, required=False)
+    sub.set_defaults(run=_from_native)
+
+    sub = commands.add_parser("domxml-to-native", help="convert libvirt domain XML to a VMX file")
+    sub.add_argument("format", metavar="FORMAT", help=FORMAT)
+    sub.add_argument("file", metavar="FILE", help="domain XML file ('-' for stdin)")
+    sub.add_argument("--virtual-hw-version", type=int, help="virtualHW.version (default 4 offline, the server's online)")
+    sub.add_argument("--datastore", action="append", default=[], metavar="VOLUME=NAME", help="datastore name for a volume")
+    with_connection(sub, required=False)
+    sub.set_defaults(run=_to_native)
+
+    sub = commands.add_parser("domains", help="list domains (or their scheduler settings)")
+    sub.add_argument("--scheduler", action="store_true", help="show reservation, limit and shares")
+    with_connection(sub, required=True)
+    sub.set_defaults(run=_domains)
+
+    sub = commands.add_parser("migrate", help="migrate a domain through vCenter")
+    sub.add_argument("domain", metavar="DOMAIN", help="name or UUID")
+    sub.add_argument("source", metavar="SRC_URI")
+    sub.add_argument("destination", metavar="DST_URI")
+    sub.add_argument("--ca-file", help="CA bundle to verify the servers' certificates with")
+    sub.set_defaults(run=_migrate)
+
+    from . import lab
+    from .simulator import __main__ as sim_main
+
+    sub = commands.add_parser("sim", help="run a local vSphere simulator in the foreground")
+    sim_main.add_arguments(sub)
+    sub.set_defaults(run=sim_main.run)
+
+    sub = commands.add_parser("lab", help="start JupyterLab on the example notebooks (with a simulator unless ESXNB_URI is set)")
+    lab.add_arguments(sub)
+    sub.set_defaults(run=lab.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result = args.run(args)
+    except EsxnbError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,5 +1,298 @@
-"""(being written)"""
+"""VMX <-> domain XML conversion with a live server's datastores and hardware versions.
+
+``Connection.domxml_from_native`` / ``domxml_to_native`` are the offline converters of
+:mod:`esxnb.vmx` given an :class:`OnlineDatastores` resolver: the host's real datastores
+(name, UUID, mount path ``/vmfs/volumes/<uuid>``), so ``/vmfs/volumes/<uuid>/dir/disk.vmdk``
+becomes ``[name] dir/disk.vmdk`` and back, and the virtual hardware version the server
+creates VMs with.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyVmomi import vim
+
+from . import errors
+from ._collect import retrieve
+from ._faults import translate
+from .vmx._paths import UNKNOWN_VMX_DIR, split_datastore_path
+
+__all__ = ["ConversionMixin", "OnlineDatastores", "DatastoreInfo", "default_hw_version", "datastores_of"]
+
+log = logging.getLogger("esxnb")
+
+VOLUMES = "/vmfs/volumes/"
+_CONTROLLER_MODELS = {
+    "VirtualBusLogicController": "buslogic",
+    "VirtualLsiLogicController": "lsilogic",
+    "VirtualLsiLogicSASController": "lsisas1068",
+    "ParaVirtualSCSIController": "vmpvscsi",
+}
+
+
+@dataclass(frozen=True)
+class DatastoreInfo:
+    """One datastore as a host sees it: ``mount_path`` is where VMX files name its files."""
+
+    name: str
+    uuid: str | None
+    mount_path: str
+    aliases: tuple[str, ...] = field(default=())  # other absolute paths naming its root
+    obj: Any = field(default=None, compare=False, repr=False)
+
+
+def _volume_id(url: str | None) -> str | None:
+    """``ds:///vmfs/volumes/<id>/`` or ``/vmfs/volumes/<id>`` -> ``<id>``."""
+    if not url:
+        return None
+    match = re.search(r"/vmfs/volumes/([^/]+)", url)
+    return match.group(1) if match else None
+
+
+def datastores_of(conn: Any, objects: Iterable[Any] | None = None) -> list[DatastoreInfo]:
+    """The datastores the connection's host (else its compute resource / datacenter) sees."""
+    if objects is None:
+        holder = conn.host or conn.compute_resource or conn.datacenter
+        with translate("listing datastores"):
+            if holder is not None:
+                objects = (
+                    retrieve(conn.content, [holder], ["datastore"]).get(holder, {}).get("datastore") or []
+                )
+            else:
+                objects = [
+                    ds
+                    for dc in _datacenters(conn)
+                    for ds in (retrieve(conn.content, [dc], ["datastore"]).get(dc, {}).get("datastore") or [])
+                ]
+    with translate("reading datastores"):
+        props = retrieve(conn.content, list(objects), ["summary.name", "summary.url", "info.url", "host"])
+    host_id = conn.host._moId if conn.host is not None else None
+    found = []
+    for ds, p in props.items():
+        name = str(p.get("summary.name"))
+        urls = [p.get("summary.url"), p.get("info.url")]
+        uuid = next((v for v in map(_volume_id, urls) if v), None)
+        mounts = [m for m in p.get("host") or [] if getattr(getattr(m, "mountInfo", None), "path", None)]
+        mine = [m for m in mounts if host_id is not None and m.key._moId == host_id] or mounts
+        mount = mine[0].mountInfo.path.rstrip("/") if mine else ""
+        if not mount:
+            mount = VOLUMES + (uuid or name)
+        aliases = {VOLUMES + name, VOLUMES + uuid if uuid else ""}
+        for url in urls:
+            if url and url.startswith("/"):
+                aliases.add(url.rstrip("/"))
+        aliases.discard("")
+        aliases.discard(mount)
+        found.append(DatastoreInfo(name, uuid if uuid != name else None, mount, tuple(sorted(aliases)), ds))
+    return sorted(found, key=lambda d: d.name)
+
+
+def _datacenters(conn: Any) -> list[Any]:
+    content = conn.content
+    view = content.viewManager.CreateContainerView(
+        container=content.rootFolder, type=[vim.Datacenter], recursive=True
+    )
+    try:
+        return list(view.view or [])
+    finally:
+        view.DestroyView()
+
+
+class OnlineDatastores:
+    """A :class:`~esxnb.vmx.DatastoreResolver` for the datastores a live host sees."""
+
+    def __init__(
+        self, datastores: Iterable[DatastoreInfo], *, conn: Any = None, datacenter: Any = None
+    ) -> None:
+        self.datastores = list(datastores)
+        self._conn = conn
+        self._datacenter = datacenter
+        self._by_name = {d.name: d for d in self.datastores}
+        # Longest first, so /vmfs/volumes/ab never wins over /vmfs/volumes/abc.
+        self._roots = sorted(
+            ((root, d) for d in self.datastores for root in (d.mount_path, *d.aliases)),
+            key=lambda item: len(item[0]),
+            reverse=True,
+        )
+
+    def __repr__(self) -> str:
+        return f"OnlineDatastores({[d.name for d in self.datastores]!r})"
+
+    def _known(self) -> str:
+        return ", ".join(sorted(self._by_name)) or "none"
+
+    def to_datastore_path(self, file_name: str, *, vmx_dir: str | None, allow_missing: bool) -> str | None:
+        if "/" not in file_name and "\\" not in file_name:
+            return f"{UNKNOWN_VMX_DIR if vmx_dir is None else vmx_dir}/{file_name}"
+        for root, datastore in self._roots:
+            if file_name == root or file_name.startswith(root + "/") or file_name.startswith(root + "\\"):
+                rest = file_name[len(root) :].lstrip("/\\").replace("\\", "/")
+                return f"[{datastore.name}] {rest}"
+        if file_name.startswith(VOLUMES):
+            rest = file_name[len(VOLUMES) :]
+            volume, _, path = rest.partition("/")
+            if not volume or not path:
+                raise errors.ConversionError(
+                    f"file name {file_name!r} does not have the expected format '/vmfs/volumes/<datastore>/<path>'"
+                )
+            if allow_missing:
+                return None
+            raise errors.ConversionError(
+                f"file name {file_name!r} refers to datastore {volume!r}, which the host does not have "
+                f"(its datastores: {self._known()})"
+            )
+        if file_name.startswith("/"):
+            return file_name
+        raise errors.ConversionError(
+            f"cannot handle file name {file_name!r}: expecting a bare file name, /vmfs/volumes/<datastore>/<path> "
+            "or another absolute path"
+        )
+
+    def to_vmx_path(self, datastore_path: str) -> str:
+        if datastore_path.startswith("["):
+            name, path = split_datastore_path(datastore_path)
+            datastore = self._by_name.get(name)
+            if datastore is None:
+                raise errors.ConversionError(
+                    f"datastore {name!r} of {datastore_path!r} does not exist on the host (its datastores: {self._known()})"
+                )
+            separator = "\\" if "\\" in datastore.mount_path else "/"
+            return datastore.mount_path.rstrip(separator) + separator + path.replace("/", separator)
+        if datastore_path.startswith("/"):
+            return datastore_path
+        raise errors.ConversionError(
+            f"cannot handle file name {datastore_path!r}: use '[<datastore>] <path>' or an absolute path"
+        )
+
+    def autodetect_scsi_model(self, datastore_path: str) -> str | None:
+        """The SCSI controller model recorded in a ``.vmdk`` (None when the server does not say)."""
+        if self._conn is None:
+            return None
+        name, path = split_datastore_path(datastore_path)
+        datastore = self._by_name.get(name)
+        if datastore is None or datastore.obj is None:
+            return None
+        directory, _, file_name = path.rpartition("/")
+        spec = vim.host.DatastoreBrowser.SearchSpec(
+            query=[
+                vim.host.DatastoreBrowser.VmDiskQuery(
+                    details=vim.host.DatastoreBrowser.VmDiskQuery.Details(
+                        diskType=True, capacityKb=True, hardwareVersion=True, controllerType=True
+                    )
+                )
+            ],
+            matchPattern=[file_name],
+        )
+        from .tasks import wait_for_task
+
+        with translate(f"looking at {datastore_path}"):
+            browser = retrieve(self._conn.content, [datastore.obj], ["browser"])[datastore.obj]["browser"]
+            task = browser.SearchDatastore_Task(datastorePath=f"[{name}] {directory}", searchSpec=spec)
+        try:
+            result = wait_for_task(self._conn, task, timeout=60, description=f"looking at {datastore_path}")
+        except (errors.NotFoundError, errors.TaskError):
+            return None
+        for info in getattr(result, "file", None) or []:
+            controller = getattr(info, "controllerType", None)
+            if controller:
+                model = _CONTROLLER_MODELS.get(controller)
+                if model is None:
+                    raise errors.ConversionError(
+                        f"{datastore_path} has an unexpected controller type {controller!r}"
+                    )
+                return model
+        return None
+
+
+def default_hw_version(product_line: str | None, version: str | None) -> int:
+    """libvirt's default ``virtualHW.version`` for a product line and version (no server query)."""
+    parts = [int(p) for p in re.findall(r"\d+", version or "")[:2]] + [0, 0]
+    major, minor = parts[0], parts[1]
+    if product_line == "gsx":
+        return 7
+    if product_line == "vpx" and major == 2:
+        return 4
+    if product_line in ("esx", "embeddedEsx") and major == 3:
+        return 4
+    if major == 4:
+        return 7
+    if major == 5:
+        return 9 if minor < 5 else 10
+    if major == 6:
+        return 10
+    return 8
 
 
 class ConversionMixin:
-    pass
+    """``domxml_from_native`` / ``domxml_to_native`` with the server's datastores; part of Connection."""
+
+    def datastore_resolver(self) -> OnlineDatastores:
+        """A resolver for the datastores of the connection's host, read now."""
+        return OnlineDatastores(datastores_of(self), conn=self, datacenter=getattr(self, "datacenter", None))
+
+    def virtual_hw_version(self) -> int:
+        """The ``virtualHW.version`` the server creates VMs with.
+
+        Asked from the compute resource's environment browser (its default config option,
+        else the highest it can create); libvirt's table by product version otherwise.
+        """
+        cached = getattr(self, "_esxnb_hw_version", None)
+        if cached is not None:
+            return cached
+        version = self._query_hw_version()
+        if version is None:
+            about = self.session.about  # type: ignore[attr-defined]
+            version = default_hw_version(about.productLineId, about.version)
+        self._esxnb_hw_version = version
+        return version
+
+    def _query_hw_version(self) -> int | None:
+        compute = self.compute_resource  # type: ignore[attr-defined]
+        if compute is None:
+            return None
+        try:
+            with translate("reading the supported virtual hardware versions"):
+                browser = (
+                    retrieve(self.content, [compute], ["environmentBrowser"])
+                    .get(compute, {})
+                    .get(  # type: ignore[attr-defined]
+                        "environmentBrowser"
+                    )
+                )
+                if browser is None:
+                    return None
+                descriptors = browser.QueryConfigOptionDescriptor() or []
+        except errors.EsxnbError as exc:
+            log.info("cannot query the virtual hardware versions (%s); using libvirt's table", exc)
+            return None
+        versions = []
+        for d in descriptors:
+            match = re.fullmatch(r"vmx-(\d+)", str(d.key))
+            if not match or d.createSupported is False:
+                continue
+            versions.append((bool(d.defaultConfigOption), int(match.group(1))))
+        return max(versions)[1] if versions else None
+
+    def domxml_from_native(self, vmx_text: str | bytes, **kw: Any) -> str:
+        """Domain XML from VMX text, resolving file names against the host's datastores."""
+        from .vmx import domxml_from_native
+
+        if "resolver" not in kw and "datastores" not in kw:
+            kw["resolver"] = self.datastore_resolver()
+        kw.setdefault("datacenter_path", getattr(self, "datacenter_path", None))
+        return domxml_from_native(vmx_text, **kw)
+
+    def domxml_to_native(self, xml: str | bytes, **kw: Any) -> str:
+        """VMX text from domain XML, with the server's datastores and virtual hardware version."""
+        from .vmx import domxml_to_native
+
+        if "resolver" not in kw and "datastores" not in kw:
+            kw["resolver"] = self.datastore_resolver()
+        if kw.get("virtual_hw_version") is None:
+            kw["virtual_hw_version"] = self.virtual_hw_version()
+        return domxml_to_native(xml, **kw)

@@ -1,5 +1,228 @@
-"""(being written)"""
+"""Domain operations on a Connection: look-up, define, and scheduler changes.
+
+``Connection.domain(name_or_uuid)`` gives a :class:`~esxnb.domain.Domain` (start, shutdown,
+reboot, destroy, suspend, resume, reset, dumpxml, undefine, set_scheduler);
+``Connection.define(xml)`` registers a new domain as libvirt's ESX driver does.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+
+from . import errors
+from ._collect import retrieve
+from ._faults import translate
+from .domain import Domain, Progress, find_domain, inventory_name, list_vms, normalize_uuid
+from .tasks import wait_for_task
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["OperationsMixin", "DefinePlan", "plan_define"]
+
+log = logging.getLogger("esxnb")
+
+
+@dataclass(frozen=True)
+class DefinePlan:
+    """Where ``define`` puts a domain: its VMX text and ``[datastore] dir/name.vmx`` path."""
+
+    name: str
+    uuid: str | None
+    vmx: str
+    vmx_path: str
+    datastore: str
+    directory: str
+
+
+def _first_file_disk(root: Any) -> str | None:
+    """The source of the first file-based hard disk (not a CD-ROM/floppy) in domain XML, as libvirt picks it."""
+    for disk in root.findall("./devices/disk"):
+        if (disk.get("device") or "disk") != "disk" or (disk.get("type") or "file") != "file":
+            continue
+        source = disk.find("source")
+        file_name = source.get("file") if source is not None else None
+        return file_name or ""
+    return None
+
+
+def plan_define(conn: Any, xml: str | bytes, *, datastore_hint: str | None = None) -> DefinePlan:
+    """Convert ``xml`` and decide where its VMX goes (spec: "Datastore references")."""
+    from .datastore_files import escape_datastore_item, parse_datastore_path
+    from .vmx import parse_vmx
+    from .vmx._safexml import parse_xml
+    from .vmx._vmxfile import unescape_hex
+
+    root = parse_xml(xml)
+    name_el = root.find("name")
+    xml_name = (name_el.text or "").strip() if name_el is not None else ""
+    if "\n" in xml_name:
+        raise errors.ValidationError(f"the domain <name> {xml_name!r} must not contain a line break")
+    resolver = conn.datastore_resolver()
+    vmx = conn.domxml_to_native(xml, resolver=resolver)
+    parsed = parse_vmx(vmx)
+    # displayName is written pipe-escaped, then percent-escaped; undo in reverse order
+    name = unescape_hex(unescape_hex(parsed.get("displayName") or "", "%"), "|") or xml_name
+    if not name:
+        raise errors.ValidationError("the domain XML needs a <name>")
+    uuid = normalize_uuid(parsed.get("uuid.bios") or "")
+
+    source = _first_file_disk(root)
+    if source is None and datastore_hint is None:
+        raise errors.ValidationError(
+            "the domain XML has no file-based hard disk, so the datastore and directory for its VMX file "
+            "cannot be deduced (spec: 'Datastore references'); add one or pass datastore_hint='<datastore>'"
+        )
+    if source == "":
+        raise errors.ValidationError(
+            "the first file-based hard disk has no <source file=...>, so the datastore and directory for the "
+            "VMX file cannot be deduced"
+        )
+    escaped = escape_datastore_item(name)
+    if source is not None:
+        if not source.startswith("["):
+            raise errors.ValidationError(
+                f"the first file-based hard disk's source {source!r} is not a datastore path '[<datastore>] <path>'; "
+                "the VMX file's datastore is deduced from it"
+            )
+        if not source.lower().endswith(".vmdk"):
+            raise errors.ValidationError(
+                f"expecting source {source!r} of the first file-based hard disk to be a VMDK image"
+            )
+        datastore, directory, _ = parse_datastore_path(source)
+        if datastore_hint is not None and datastore_hint != datastore:
+            log.info(
+                "define: using datastore %s of the first hard disk, not the hint %s",
+                datastore,
+                datastore_hint,
+            )
+    else:
+        datastore, directory = str(datastore_hint), escaped
+    known = {d.name for d in resolver.datastores}
+    if datastore not in known:
+        raise errors.NotFoundError(
+            f"datastore {datastore!r} (for the VMX file) does not exist on host {conn.location.host_name}; "
+            f"its datastores: {', '.join(sorted(known)) or 'none'}"
+        )
+    file_part = f"{directory}/{escaped}.vmx" if directory else f"{escaped}.vmx"
+    return DefinePlan(name, uuid, vmx, f"[{datastore}] {file_part}", datastore, directory)
 
 
 class OperationsMixin:
-    pass
+    """Domain look-up and operations; part of :class:`esxnb.connection.Connection`."""
+
+    def domain(self, name_or_uuid: str) -> Domain:
+        """The domain with this name or BIOS UUID (NotFoundError suggests close names)."""
+        return find_domain(self, name_or_uuid)  # type: ignore[arg-type]
+
+    def _as_domain(self, domain: Domain | str) -> Domain:
+        if isinstance(domain, Domain):
+            return domain
+        return self.domain(domain)
+
+    def set_scheduler(
+        self,
+        domain: Domain | str,
+        reservation: int | None = None,
+        limit: int | None = None,
+        shares: int | None = None,
+        *,
+        progress: Progress | None = None,
+    ) -> None:
+        """Change a domain's CPU reservation/limit (MHz) and shares (spec "Scheduler configuration")."""
+        self._as_domain(domain).set_scheduler(reservation, limit, shares, progress=progress)
+
+    def apply_scheduler(self, edited: pd.DataFrame, *, dry_run: bool = True) -> pd.DataFrame:
+        """Preview (``dry_run``) or apply the changes made to a ``scheduler()`` DataFrame.
+
+        Dry run: one row per changed field (domain, field, old, new). Otherwise only changed
+        domains are reconfigured and the result has one row per domain (domain, uuid,
+        status ok/error/unchanged, message). Every row is validated before anything changes.
+        """
+        from .scheduler import apply_frame
+
+        return apply_frame(self, edited, dry_run=dry_run)
+
+    def define(
+        self, xml: str | bytes, *, datastore_hint: str | None = None, progress: Progress | None = None
+    ) -> Domain:
+        """Define (register) a new domain from domain XML, as ``virsh define``.
+
+        The VMX goes to the datastore and directory of the first file-based hard disk
+        (``datastore_hint`` names the datastore when the XML has none; the directory is then
+        the escaped domain name). An existing VMX file, domain name or uuid is refused with
+        DomainExistsError. If registration fails, the uploaded files are removed again.
+        """
+        from .datastore_files import exists, upload
+
+        conn: Any = self
+        host = conn.require_host("define")
+        plan = plan_define(conn, xml, datastore_hint=datastore_hint)
+        _refuse_existing(conn, plan)
+        if progress is not None:
+            progress(0, f"uploading {plan.vmx_path}")
+        if exists(conn, plan.vmx_path):
+            raise errors.DomainExistsError(
+                f"cannot define domain {plan.name!r}: {plan.vmx_path} exists already and is not overwritten"
+            )
+        directory_path = f"[{plan.datastore}] {plan.directory}" if plan.directory else None
+        new_directory = directory_path is not None and not exists(conn, directory_path)
+        upload(conn, plan.vmx_path, plan.vmx, overwrite=False)
+        try:
+            with translate(f"cannot register domain {plan.name!r}"):
+                props = retrieve(conn.content, [conn.datacenter], ["vmFolder"])[conn.datacenter]
+                pool = conn.location.resource_pool
+                task = props["vmFolder"].RegisterVM_Task(
+                    path=plan.vmx_path, name=inventory_name(plan.name), asTemplate=False, pool=pool, host=host
+                )
+            vm = wait_for_task(
+                conn,
+                task,
+                progress=None if progress is None else (lambda p, m: progress(max(10, p), m)),
+                description=f"registration of domain {plan.name!r}",
+            )
+        except errors.EsxnbError as exc:
+            removed = _remove_uploaded(conn, plan.vmx_path, directory_path if new_directory else None)
+            exc.args = (f"{exc}; {removed}", *exc.args[1:])
+            raise
+        if progress is not None:
+            progress(100, f"defined {plan.name}")
+        uuid = plan.uuid or str(retrieve(conn.content, [vm], ["config.uuid"]).get(vm, {}).get("config.uuid"))
+        return Domain(conn, vm, name=plan.name, uuid=uuid)
+
+
+def _remove_uploaded(conn: Any, vmx_path: str, directory_path: str | None) -> str:
+    """Delete what define uploaded; the text says what happened."""
+    from .datastore_files import delete
+
+    target = directory_path or vmx_path
+    try:
+        delete(conn, target)
+    except errors.EsxnbError as exc:
+        log.error("define: could not remove %s after the failed registration: %s", target, exc)
+        return f"the uploaded {target} could not be removed ({exc}); remove it by hand"
+    return f"the uploaded {target} was removed again"
+
+
+def _refuse_existing(conn: Any, plan: DefinePlan) -> None:
+    """DomainExistsError when the datacenter already has a domain with this name or uuid."""
+    container = conn.datacenter or conn.scope
+    vms = list_vms(conn, ("name", "config.uuid"), container=container)
+    from .domain import display_name
+
+    for props in vms.values():
+        name = display_name(str(props.get("name", "")))
+        uuid = normalize_uuid(str(props.get("config.uuid") or ""))
+        if plan.uuid is not None and uuid == plan.uuid:
+            raise errors.DomainExistsError(
+                f"cannot define domain {plan.name!r}: domain {name!r} already has uuid {plan.uuid} "
+                "(editing existing domains is not supported; undefine it first)"
+            )
+        if name == plan.name:
+            raise errors.DomainExistsError(
+                f"cannot define domain {plan.name!r}: a domain with that name exists already (uuid {uuid}); "
+                "editing existing domains is not supported, undefine it first"
+            )

@@ -1,0 +1,247 @@
+"""Waiting for tasks: progress, timeouts, cancellation, questions, task faults (simulator, both modes)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from pyVmomi import vim, vmodl
+
+from esxnb import errors
+from esxnb._collect import retrieve
+from esxnb.connection import Connection, connect
+from esxnb.domain import Domain
+from esxnb.simulator import Simulator
+from esxnb.tasks import prepare_vm_for_task, question_choices, task_error, wait_for_task
+
+pytestmark = pytest.mark.simulator
+
+CHOICES = [("0", "Cancel"), ("1", "I moved it"), ("2", "I copied it")]
+QUESTION = "This virtual machine might have been moved or copied."
+
+
+@pytest.fixture(scope="module", params=["esx", "vpx"])
+def sim(request: pytest.FixtureRequest) -> Iterator[Simulator]:
+    with Simulator(request.param, vms=2, hosts=1, standalone_hosts=0) as simulator:
+        yield simulator
+
+
+def _connect(sim: Simulator, **params: object) -> Connection:
+    uri = sim.uri_with(**params) if params else sim.uri
+    return connect(uri, auth=(sim.username, sim.password), ca_file=sim.ca_file)
+
+
+@pytest.fixture(scope="module")
+def conn(sim: Simulator) -> Iterator[Connection]:
+    connection = _connect(sim)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(scope="module")
+def auto_conn(sim: Simulator) -> Iterator[Connection]:
+    connection = _connect(sim, auto_answer=1)
+    assert connection.auto_answer
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def dom(sim: Simulator, conn: Connection) -> Iterator[Domain]:
+    """The first VM, shut off; the simulator's faults, questions and task behaviours reset afterwards."""
+    sim.reset()
+    domain = conn.domain(sim.vms()[0]["name"])
+    if domain.state != "shut off":
+        domain.destroy()
+    yield domain
+    sim.reset()
+
+
+def _question(conn: Connection, vm: object) -> object:
+    return retrieve(conn.content, [vm], ["runtime.question"])[vm].get("runtime.question")
+
+
+def _no_leftover_filters(conn: Connection) -> None:
+    assert list(conn.content.propertyCollector.filter or []) == []
+
+
+def test_progress_is_reported_while_the_task_runs(sim: Simulator, dom: Domain) -> None:
+    sim.set_task_behaviour("PowerOnVM_Task", duration=1.2, steps=4)
+    reports: list[tuple[int, str]] = []
+    started = time.monotonic()
+    dom.start(progress=lambda percent, message: reports.append((percent, message)))
+    assert time.monotonic() - started >= 1.0
+    assert dom.state == "running"
+    percents = [p for p, _ in reports]
+    assert percents == sorted(percents)
+    assert len(set(percents)) >= 3, reports  # several steps seen, not just start and end
+    assert reports[0][0] < 100 and reports[-1] == (100, "success")
+    _no_leftover_filters(dom.connection)
+
+
+def test_result_of_a_task_is_returned(conn: Connection) -> None:
+    datastore = retrieve(conn.content, [conn.host], ["datastore"])[conn.host]["datastore"][0]
+    browser = retrieve(conn.content, [datastore], ["browser"])[datastore]["browser"]
+    task = browser.SearchDatastore_Task(
+        datastorePath="[LocalDS_0]", searchSpec=vim.host.DatastoreBrowser.SearchSpec()
+    )
+    result = wait_for_task(conn, task, timeout=30)
+    assert isinstance(result, vim.host.DatastoreBrowser.SearchResults)
+    assert result.folderPath.startswith("[LocalDS_0]")
+
+
+def test_timeout_cancels_the_task(sim: Simulator, dom: Domain) -> None:
+    sim.set_task_behaviour("PowerOnVM_Task", duration=6, steps=6)
+    started = time.monotonic()
+    with pytest.raises(
+        errors.TaskTimeoutError, match=r"did not finish within 1 s \(the task was cancelled\)"
+    ) as info:
+        dom.start(timeout=1)
+    assert time.monotonic() - started < 3
+    assert info.value.task
+    time.sleep(0.5)
+    assert dom.state == "shut off"
+    _no_leftover_filters(dom.connection)
+
+
+def test_cancel_event_stops_and_cancels(sim: Simulator, conn: Connection, dom: Domain) -> None:
+    sim.set_task_behaviour("PowerOnVM_Task", duration=6, steps=6)
+    task = dom.vm.PowerOnVM_Task()
+    event = threading.Event()
+    threading.Timer(0.5, event.set).start()
+    started = time.monotonic()
+    with pytest.raises(errors.TaskError, match="stopped by the caller; the task was cancelled"):
+        wait_for_task(conn, task, cancel_event=event, vm=dom.vm)
+    assert time.monotonic() - started < 3
+    time.sleep(0.5)
+    info = retrieve(conn.content, [task], ["info.state", "info.cancelled"])[task]
+    assert info["info.state"] == "error" and info["info.cancelled"] is True
+    assert dom.state == "shut off"
+
+
+def test_question_without_auto_answer_raises_and_cancels(
+    sim: Simulator, conn: Connection, dom: Domain
+) -> None:
+    sim.add_question(dom.name, QUESTION, choices=CHOICES, default="2")
+    with pytest.raises(errors.QuestionError) as info:
+        dom.start()
+    error = info.value
+    assert error.question == QUESTION
+    assert error.choices == CHOICES
+    assert error.default == "2"
+    assert error.cancelled is True
+    assert "auto_answer=1" in str(error) and "I copied it" in str(error)
+    time.sleep(0.3)
+    assert dom.state == "shut off"
+    assert _question(conn, dom.vm) is None
+    _no_leftover_filters(conn)
+
+
+def test_question_with_auto_answer_takes_the_default(
+    sim: Simulator, auto_conn: Connection, dom: Domain
+) -> None:
+    sim.add_question(dom.name, QUESTION, choices=CHOICES, default="2")
+    domain = auto_conn.domain(dom.uuid)
+    reports: list[tuple[int, str]] = []
+    domain.start(progress=lambda p, m: reports.append((p, m)))
+    assert domain.state == "running"
+    assert _question(auto_conn, domain.vm) is None
+    assert reports[-1] == (100, "success")
+
+
+def test_question_whose_default_cancels_fails_with_the_servers_words(
+    sim: Simulator, auto_conn: Connection, dom: Domain
+) -> None:
+    sim.add_question(dom.name, QUESTION, choices=CHOICES, default="0", cancel_choices=["0"])
+    with pytest.raises(errors.TaskError, match="cancelled"):
+        auto_conn.domain(dom.name).start()
+    assert dom.state == "shut off"
+
+
+def test_question_without_default_cannot_be_auto_answered(
+    sim: Simulator, auto_conn: Connection, dom: Domain
+) -> None:
+    sim.add_question(dom.name, QUESTION, choices=CHOICES, default=None)
+    with pytest.raises(errors.QuestionError, match="no default answer") as info:
+        auto_conn.domain(dom.name).start()
+    assert info.value.default is None and info.value.cancelled is True
+    assert info.value.question == QUESTION and "cannot answer it" in str(info.value)
+    assert dom.state == "shut off"
+
+
+def test_pending_question_is_handled_before_a_new_task(
+    sim: Simulator, conn: Connection, auto_conn: Connection, dom: Domain
+) -> None:
+    sim.add_question(dom.name, QUESTION, choices=CHOICES, default="1")
+    task = dom.vm.PowerOnVM_Task()  # started elsewhere: blocks on the question
+    deadline = time.monotonic() + 5
+    while _question(conn, dom.vm) is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    with pytest.raises(errors.QuestionError) as info:
+        prepare_vm_for_task(conn, dom.vm, vm_name=dom.name)
+    assert info.value.cancelled is False  # not our task: left alone
+    assert _question(conn, dom.vm) is not None
+    prepare_vm_for_task(auto_conn, dom.vm, vm_name=dom.name)  # answers with the default
+    assert wait_for_task(conn, task, timeout=10) is None
+    assert dom.state == "running"
+
+
+@pytest.mark.parametrize(
+    ("fault", "error_class"),
+    [
+        ("InsufficientResourcesFault", errors.TaskError),
+        ("InvalidState", errors.InvalidStateError),
+        ("FileNotFound", errors.NotFoundError),
+        ("ToolsUnavailable", errors.ToolsNotAvailableError),
+    ],
+)
+def test_task_faults_become_esxnb_errors(sim: Simulator, dom: Domain, fault: str, error_class: type) -> None:
+    sim.inject_fault("PowerOnVM_Task", fault, f"the server says no ({fault})", task=True, count=1)
+    with pytest.raises(error_class) as info:
+        dom.start()
+    assert type(info.value) is error_class
+    assert f"the server says no ({fault})" in str(info.value)
+    assert f"start of domain {dom.name!r} failed" in str(info.value)
+    assert getattr(info.value, "fault_type", "").endswith(fault)
+    dom.start()  # count=1: the next call works
+    assert dom.state == "running"
+
+
+def test_method_faults_become_esxnb_errors(sim: Simulator, dom: Domain) -> None:
+    sim.inject_fault("PowerOnVM_Task", "InvalidState", "host busy", task=False, count=1)
+    with pytest.raises(errors.InvalidStateError, match="host busy"):
+        dom.start()
+    assert dom.state == "shut off"
+
+
+# -- pieces that need no server ---------------------------------------------------------------
+
+
+def test_question_choices_reads_the_default_index() -> None:
+    question = vim.vm.QuestionInfo(
+        id="q1",
+        text="Really?",
+        choice=vim.option.ChoiceOption(
+            choiceInfo=[
+                vim.ElementDescription(key="a", label="Yes"),
+                vim.ElementDescription(key="b", label="No"),
+            ],
+            defaultIndex=1,
+        ),
+    )
+    assert question_choices(question) == ([("a", "Yes"), ("b", "No")], "b")
+    question.choice.defaultIndex = None
+    assert question_choices(question) == ([("a", "Yes"), ("b", "No")], None)
+
+
+def test_task_error_maps_known_faults_and_keeps_the_message() -> None:
+    info = vim.TaskInfo(error=vim.fault.InvalidPowerState(msg="in state poweredOff"))
+    error = task_error(info, "suspend of domain 'x'", task="task-7")
+    assert isinstance(error, errors.InvalidStateError)
+    assert str(error) == "suspend of domain 'x' failed: in state poweredOff (InvalidPowerState)"
+    cancelled = task_error(vim.TaskInfo(error=vmodl.fault.RequestCanceled(msg="canceled by user")), "start")
+    assert type(cancelled) is errors.TaskError and "was cancelled: canceled by user" in str(cancelled)
+    unknown = task_error(vim.TaskInfo(error=None), "start", task="task-9")
+    assert type(unknown) is errors.TaskError and unknown.task == "task-9" and "unknown error" in str(unknown)

@@ -1,0 +1,366 @@
+"""Migration through vCenter against the simulator: both URI styles of the spec, every refusal.
+
+One vCenter simulator (2 clusters of 2 hosts, 2 standalone hosts) on 127.0.0.3 and two ESX
+simulators it manages (standalone hosts DC0_H0 on 127.0.0.2, DC0_H1 on 127.0.0.4), all on one
+port as libvirt's ``vcenter=*`` expects. Tests move VMs, so each picks its VM from the server's
+current state, and every outcome is read back from the vCenter with a fresh connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from pyVmomi import vim
+
+from esxnb import errors
+from esxnb._collect import retrieve
+from esxnb.connection import Connection, connect
+from esxnb.migration import (
+    MigrationResult,
+    MigrationTimeoutError,
+    classify_validation_events,
+    migrate_command,
+)
+from esxnb.simulator import Simulator, free_port_on
+
+pytestmark = pytest.mark.simulator
+
+VC_IP, ESX_A_IP, ESX_B_IP = "127.0.0.3", "127.0.0.2", "127.0.0.4"
+
+
+@dataclass
+class World:
+    vc: Simulator
+    esx_a: Simulator  # DC0_H0, managed by vc
+    esx_b: Simulator  # DC0_H1, managed by vc
+    port: int
+    ca_file: str
+
+    def auth(self, challenge: str) -> tuple[str, str]:
+        """Answers host and vCenter differently, keyed by the challenge (the host name)."""
+        sim = {VC_IP: self.vc, ESX_A_IP: self.esx_a, ESX_B_IP: self.esx_b}[challenge]
+        return sim.username, sim.password
+
+    def vpx(self, path: str = "") -> str:
+        return f"vpx://{VC_IP}:{self.port}/{path}"
+
+    def esx(self, ip: str, vcenter: str | None = "*") -> str:
+        query = f"?vcenter={vcenter}" if vcenter is not None else ""
+        return f"esx://{ip}:{self.port}/{query}"
+
+    def connect(self, uri: str) -> Connection:
+        return connect(uri, auth=self.auth, ca_file=self.ca_file)
+
+    def vms(self) -> dict[str, dict]:
+        """{vm name: {"host": host name, "pool": pool moref id}} read from the vCenter now."""
+        with self.connect(self.vpx()) as conn:
+            content = conn.content
+            view = content.viewManager.CreateContainerView(content.rootFolder, [vim.VirtualMachine], True)
+            try:
+                props = retrieve(content, view.view, ["name", "runtime.host", "resourcePool"])
+            finally:
+                view.DestroyView()
+            hosts = retrieve(content, [p["runtime.host"] for p in props.values()], ["name"])
+            return {
+                p["name"]: {"host": hosts[p["runtime.host"]]["name"], "pool": p["resourcePool"]._moId}
+                for p in props.values()
+            }
+
+    def vm_on(self, host: str, exclude: tuple[str, ...] = ()) -> str:
+        """A VM now on ``host`` (sorted by name for repeatability)."""
+        names = sorted(n for n, p in self.vms().items() if p["host"] == host and n not in exclude)
+        if not names:
+            pytest.skip(f"no VM left on {host}")
+        return names[0]
+
+    def cluster_pool(self, cluster: str) -> str:
+        with self.connect(self.vpx(f"DC0/{cluster}")) as conn:
+            return retrieve(conn.content, [conn.compute_resource], ["resourcePool"])[conn.compute_resource][
+                "resourcePool"
+            ]._moId
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    port = free_port_on(VC_IP, ESX_A_IP, ESX_B_IP)
+    with Simulator("vpx", listen=VC_IP, port=port, clusters=2, hosts=2, standalone_hosts=2, vms=2) as vc:
+        with Simulator("esx", listen=ESX_A_IP, port=port, managed_by=vc, host_name="DC0_H0") as esx_a:
+            with Simulator("esx", listen=ESX_B_IP, port=port, managed_by=vc, host_name="DC0_H1") as esx_b:
+                bundle = Path(tmp_path_factory.mktemp("ca")) / "bundle.pem"
+                bundle.write_text("".join(Path(s.ca_file).read_text() for s in (vc, esx_a, esx_b)))
+                yield World(vc, esx_a, esx_b, port, str(bundle))
+
+
+@pytest.fixture(autouse=True)
+def _clean_rules(world: World) -> Iterator[None]:
+    yield
+    for sim in (world.vc, world.esx_a, world.esx_b):
+        sim.reset()
+
+
+def cluster_hosts(world: World, cluster: str) -> tuple[str, str]:
+    """(a host of the cluster holding a VM, another host of the cluster)."""
+    hosts = [f"{cluster}_H0", f"{cluster}_H1"]
+    placed = {p["host"] for p in world.vms().values()}
+    source = next((h for h in hosts if h in placed), None)
+    if source is None:
+        pytest.skip(f"the simulator placed no VM in {cluster}")
+    return source, next(h for h in hosts if h != source)
+
+
+# -- migrations that succeed ----------------------------------------------------------------
+
+
+def test_between_two_hosts_of_one_cluster(world: World) -> None:
+    source, target = cluster_hosts(world, "DC0_C0")
+    name = world.vm_on(source)
+    events: list[tuple[int, str]] = []
+    with world.connect(world.vpx(f"DC0/DC0_C0/{source}")) as src:
+        result = src.migrate(
+            name,
+            world.vpx(f"DC0/DC0_C0/{target}"),
+            auth=world.auth,
+            ca_file=world.ca_file,
+            progress=lambda pct, msg: events.append((pct, msg)),
+        )
+    assert isinstance(result, MigrationResult)
+    assert (result.domain, result.source_host, result.destination_host) == (name, source, target)
+    assert result.duration_s >= 0
+    assert world.vms()[name]["host"] == target
+    assert events and events[0][0] == 0 and name in events[0][1]
+
+
+def test_between_clusters_moves_into_the_destination_pool(world: World) -> None:
+    source, _ = cluster_hosts(world, "DC0_C0")
+    name = world.vm_on(source)
+    with (
+        world.connect(world.vpx(f"DC0/DC0_C0/{source}")) as src,
+        world.connect(world.vpx("DC0/DC0_C1/DC0_C1_H0")) as dst,
+    ):
+        result = src.migrate(name, dst)
+    assert result.destination_host == "DC0_C1_H0"
+    now = world.vms()[name]
+    assert now["host"] == "DC0_C1_H0"
+    assert now["pool"] == world.cluster_pool("DC0_C1")
+
+
+def test_between_standalone_hosts_of_one_datacenter(world: World) -> None:
+    name = world.vm_on("DC0_H0", exclude=("DC0_H0_VM1",))  # DC0_H0_VM1 is kept for the esx:// style
+    with world.connect(world.vpx("DC0/DC0_H0")) as src:
+        domain = src.domain(name)
+        with world.connect(world.vpx("DC0/DC0_H1")) as dst:
+            result = src.migrate(domain, dst)
+    assert (result.source_host, result.destination_host, result.uuid) == ("DC0_H0", "DC0_H1", domain.uuid)
+    assert world.vms()[name]["host"] == "DC0_H1"
+
+
+def test_esx_uris_with_vcenter_star(world: World) -> None:
+    name = "DC0_H0_VM1"
+    assert world.vms()[name]["host"] == "DC0_H0"
+    with world.connect(world.esx(ESX_A_IP)) as src:
+        assert src.vcenter is not None and src.vcenter.session.hostname == VC_IP
+        result = src.migrate(name, world.esx(ESX_B_IP), auth=world.auth, ca_file=world.ca_file)
+    assert (result.source_host, result.destination_host) == ("DC0_H0", "DC0_H1")
+    assert world.vms()[name]["host"] == "DC0_H1"
+
+
+def test_migrate_command_with_a_named_vcenter_and_progress(world: World) -> None:
+    source, target = cluster_hosts(world, "DC0_C1")
+    name = world.vm_on(source)
+    world.vc.set_task_behaviour("RelocateVM_Task", duration=1.0, steps=4)
+    seen: list[int] = []
+    result = migrate_command(
+        name,
+        world.vpx(f"DC0/DC0_C1/{source}"),
+        world.vpx(f"DC0/DC0_C1/{target}"),
+        auth=world.auth,
+        ca_file=world.ca_file,
+        progress=lambda pct, _msg: seen.append(pct),
+    )
+    assert result.destination_host == target
+    assert world.vms()[name]["host"] == target
+    assert result.duration_s >= 0.5
+    assert len(set(seen)) >= 3 and seen == sorted(seen)
+
+
+def test_esx_style_with_explicit_vcenter_host_through_the_command(world: World) -> None:
+    # DC0_H1 -> DC0_H0 as the ESX simulators see it: the B simulator mirrors DC0_H1's original VMs.
+    name = "DC0_H1_VM0"
+    assert world.vms()[name]["host"] == "DC0_H1"
+    result = migrate_command(
+        name, world.esx(ESX_B_IP, VC_IP), world.esx(ESX_A_IP, VC_IP), auth=world.auth, ca_file=world.ca_file
+    )
+    assert (result.source_host, result.destination_host) == ("DC0_H1", "DC0_H0")
+    assert world.vms()[name]["host"] == "DC0_H0"
+
+
+# -- refusals before anything moves -----------------------------------------------------------
+
+
+def test_no_vcenter_in_the_uris(world: World) -> None:
+    with pytest.raises(
+        errors.MigrationError, match=r"without a vCenter.*source URI esx://127\.0\.0\.2.*vcenter=\*"
+    ):
+        migrate_command("DC0_H0_VM0", world.esx(ESX_A_IP, None), world.esx(ESX_B_IP), auth=world.auth)
+    with world.connect(world.esx(ESX_A_IP, None)) as src:
+        with pytest.raises(errors.MigrationError, match=r"without a vCenter.*source connection"):
+            src.migrate("DC0_H0_VM0", world.esx(ESX_B_IP))
+    with world.connect(world.esx(ESX_A_IP)) as src:
+        with pytest.raises(errors.MigrationError, match=r"without a vCenter.*destination URI"):
+            src.migrate("DC0_H0_VM0", world.esx(ESX_B_IP, None))
+        with world.connect(world.esx(ESX_B_IP, None)) as dst:
+            with pytest.raises(errors.MigrationError, match=r"without a vCenter.*destination connection"):
+                src.migrate("DC0_H0_VM0", dst)
+
+
+def test_host_not_managed_by_any_vcenter(esx_sim: Simulator) -> None:
+    uri = f"esx://{esx_sim.host}:{esx_sim.port}/?vcenter=*"
+    with pytest.raises(errors.ConnectionFailedError, match="not managed by a vCenter"):
+        migrate_command("x", uri, uri, auth=(esx_sim.username, esx_sim.password), ca_file=esx_sim.ca_file)
+
+
+def test_different_vcenters(world: World, vpx_sim: Simulator) -> None:
+    name = world.vm_on("DC0_H1")
+    before = world.vms()[name]["host"]
+    with world.connect(world.vpx("DC0/DC0_H1")) as src:
+        other = connect(vpx_sim.uri, auth=(vpx_sim.username, vpx_sim.password), ca_file=vpx_sim.ca_file)
+        with other:
+            with pytest.raises(errors.MigrationError, match="same vCenter") as caught:
+                src.migrate(name, other)
+    assert VC_IP in str(caught.value) and vpx_sim.host in str(caught.value)
+    assert world.vms()[name]["host"] == before
+
+
+def test_domain_not_found(world: World) -> None:
+    with world.connect(world.vpx("DC0/DC0_H1")) as src:
+        with pytest.raises(errors.NotFoundError, match="no-such-vm"):
+            src.migrate("no-such-vm", world.vpx("DC0/DC0_H0"), auth=world.auth, ca_file=world.ca_file)
+
+
+def test_domain_unknown_to_the_vcenter(world: World) -> None:
+    @dataclass
+    class Ghost:
+        name: str = "ghost"
+        uuid: str = "12345678-1234-1234-1234-123456789abc"
+
+    with world.connect(world.vpx("DC0/DC0_H1")) as src, world.connect(world.vpx("DC0/DC0_H0")) as dst:
+        with pytest.raises(errors.NotFoundError, match=r"no domain with uuid 12345678-.*\(ghost\)"):
+            src.migrate(Ghost(), dst)
+
+
+def test_domain_not_on_the_source_host(world: World) -> None:
+    name = world.vm_on("DC0_H1")
+    with world.connect(world.vpx("DC0/DC0_H1")) as holder:
+        domain = holder.domain(name)
+    with (
+        world.connect(world.vpx("DC0/DC0_H0")) as src,
+        world.connect(world.vpx("DC0/DC0_C0/DC0_C0_H0")) as dst,
+    ):
+        with pytest.raises(
+            errors.NotFoundError, match=rf"{name} is not on the source host DC0_H0.*on DC0_H1"
+        ):
+            src.migrate(domain, dst)
+
+
+def test_destination_without_a_host(world: World) -> None:
+    name = world.vm_on("DC0_H1")
+    with world.connect(world.vpx("DC0/DC0_H1")) as src:
+        with pytest.raises(
+            errors.MigrationError, match=r"destination vpx://127\.0\.0\.3:\d+/DC0/DC0_C0 names no host"
+        ):
+            src.migrate(name, world.vpx("DC0/DC0_C0"), auth=world.auth, ca_file=world.ca_file)
+        with pytest.raises(errors.NotFoundError, match="could not find host 'DC0_C0_H9'"):
+            src.migrate(name, world.vpx("DC0/DC0_C0/DC0_C0_H9"), auth=world.auth, ca_file=world.ca_file)
+
+
+def test_destination_is_the_source(world: World) -> None:
+    name = world.vm_on("DC0_H1")
+    with world.connect(world.vpx("DC0/DC0_H1")) as src:
+        with pytest.raises(errors.MigrationError, match=rf"{name} is already on DC0_H1"):
+            src.migrate(name, src)
+
+
+def test_renaming_is_refused(world: World) -> None:
+    name = world.vm_on("DC0_H1")
+    with world.connect(world.vpx("DC0/DC0_H1")) as src:
+        with pytest.raises(errors.MigrationError, match=r"renaming .* not supported \(new_name='other'\)"):
+            src.migrate(name, world.vpx("DC0/DC0_H0"), new_name="other")
+    assert world.vms()[name]["host"] == "DC0_H1"
+
+
+def test_destination_in_maintenance_mode(world: World) -> None:
+    name = world.vm_on("DC0_H1")
+    with world.connect(world.vpx("DC0/DC0_H0")) as dst:
+        dst.host.EnterMaintenanceMode_Task(timeout=0)
+        try:
+            with world.connect(world.vpx("DC0/DC0_H1")) as src:
+                with pytest.raises(errors.MigrationError, match="DC0_H0 is in maintenance mode"):
+                    src.migrate(name, dst)
+        finally:
+            dst.host.ExitMaintenanceMode_Task(timeout=0)
+    assert world.vms()[name]["host"] == "DC0_H1"
+
+
+def test_server_validation_fault_is_reported_with_its_text(world: World) -> None:
+    name = world.vm_on("DC0_H1")
+    world.vc.inject_fault(
+        "ValidateMigration", fault="InvalidArgument", message="CPU of DC0_H0 is incompatible"
+    )
+    with world.connect(world.vpx("DC0/DC0_H1")) as src:
+        with pytest.raises(
+            errors.MigrationError,
+            match=rf"refused to migrate {name} to DC0_H0: CPU of DC0_H0 is incompatible",
+        ):
+            src.migrate(name, world.vpx("DC0/DC0_H0"), auth=world.auth, ca_file=world.ca_file)
+    assert world.vms()[name]["host"] == "DC0_H1"
+
+
+def test_validation_events_split_into_problems_and_warnings() -> None:
+    events = [
+        vim.event.MigrationHostErrorEvent(fullFormattedMessage="Host CPU is incompatible"),
+        vim.event.MigrationHostWarningEvent(fullFormattedMessage="Network label differs"),
+        vim.event.MigrationResourceErrorEvent(fault=vmodl_fault("Insufficient memory on the destination")),
+    ]
+    problems, warnings = classify_validation_events(events)
+    assert problems == ["Host CPU is incompatible", "Insufficient memory on the destination"]
+    assert warnings == ["Network label differs"]
+    assert classify_validation_events(None) == ([], [])
+
+
+def vmodl_fault(text: str) -> vim.LocalizedMethodFault:
+    return vim.LocalizedMethodFault(
+        fault=vim.fault.InsufficientResourcesFault(msg=text), localizedMessage=text
+    )
+
+
+# -- the move fails or takes too long -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("in_task", [True, False], ids=["task-fails", "call-refused"])
+def test_failed_relocation_says_where_the_domain_is(world: World, in_task: bool) -> None:
+    name = world.vm_on("DC0_H1")
+    world.vc.inject_fault(
+        "RelocateVM_Task", fault="MigrationFault", message="vMotion interface down", task=in_task
+    )
+    with world.connect(world.vpx("DC0/DC0_H1")) as src:
+        with pytest.raises(
+            errors.MigrationError,
+            match=rf"migration of {name} failed: .*vMotion interface down.*"
+            r"the domain is still on DC0_H1",
+        ):
+            src.migrate(name, world.vpx("DC0/DC0_H0"), auth=world.auth, ca_file=world.ca_file)
+    assert world.vms()[name]["host"] == "DC0_H1"
+
+
+def test_timeout_reports_where_the_domain_is(world: World) -> None:
+    name = world.vm_on("DC0_H1")
+    world.vc.set_task_behaviour("RelocateVM_Task", duration=2.0, steps=4)
+    with world.connect(world.vpx("DC0/DC0_H1")) as src:
+        with pytest.raises(
+            MigrationTimeoutError, match=rf"{name} did not finish within 0.3 s.*on DC0_H1 for now"
+        ) as caught:
+            src.migrate(name, world.vpx("DC0/DC0_H0"), timeout=0.3, auth=world.auth, ca_file=world.ca_file)
+    assert isinstance(caught.value, errors.TaskTimeoutError)

@@ -17,6 +17,7 @@ from .uri import URI, Proxy, parse_uri
 if TYPE_CHECKING:
     from .connection import Connection, connect
     from .credentials import CredentialRequest, Credentials
+    from .inventory import inventory
     from .vmx import domxml_from_native, domxml_to_native
 
 __version__ = "0.1.0"
@@ -28,6 +29,7 @@ _EXPORTS = {
     "Credentials": ".credentials",
     "domxml_from_native": ".vmx",
     "domxml_to_native": ".vmx",
+    "inventory": ".inventory",
 }
 __all__ = sorted([*_EXPORTS, "EsxnbError", "Proxy", "URI", "errors", "parse_uri"])
 __getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -1,0 +1,480 @@
+"""PropertyCollector retrievals decoded straight into rows, without pyvmomi's object decoder.
+
+For 10,000 VMs a RetrievePropertiesEx answer is tens of megabytes; pyvmomi turns every
+property into a typed Python object and spends most of the call doing it. Here the request
+is still serialized by pyvmomi and sent over the session's own HTTP(S) connection pool (same
+cookie, TLS context, timeout and proxy tunnel), but the answer is fed, chunk by chunk as it
+arrives, to an lxml pull parser and decoded into plain values: ``str``, ``int``, ``bool``,
+``float``, :class:`Ref` for managed object references, lists and dicts for arrays and data
+objects. Faults are decoded by pyvmomi (they are small) so they map to the same esxnb errors
+as any other call.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import select
+import ssl
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from lxml import etree
+from pyVmomi import vim, vmodl
+from pyVmomi.SoapAdapter import SoapResponseDeserializer
+
+from . import errors
+from ._faults import to_esxnb_error
+
+__all__ = ["Ref", "Table", "Retrieval", "FastCollector", "StaleSessionError", "ref_of", "to_ref"]
+
+PC = vmodl.query.PropertyCollector
+
+_VIM = "{urn:vim25}"
+_OBJECTS = _VIM + "objects"
+_TOKEN = _VIM + "token"
+_OBJ = _VIM + "obj"
+_PROPSET = _VIM + "propSet"
+_MISSINGSET = _VIM + "missingSet"
+_XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
+_CHUNK = 1 << 16
+
+
+class Ref(NamedTuple):
+    """A managed object reference as the server spelled it, e.g. ``Ref("VirtualMachine", "vm-42")``."""
+
+    type: str
+    value: str
+
+
+def ref_of(mo: Any) -> Ref:
+    """The :class:`Ref` of a pyvmomi managed object."""
+    return Ref(mo._wsdlName, mo._moId)
+
+
+def to_ref(ref: Ref, stub: Any) -> Any:
+    """The pyvmomi managed object for a :class:`Ref`, bound to ``stub``."""
+    from pyVmomi.VmomiSupport import GetWsdlType
+
+    return GetWsdlType("urn:vim25", ref.type)(ref.value, stub)
+
+
+class StaleSessionError(errors.SessionExpiredError):
+    """The server no longer knows the session (or an object that lived in it, like a view)."""
+
+
+@dataclass
+class Table:
+    """The objects of one managed object type: ``refs`` and, aligned, ``rows`` of ``{path: value}``."""
+
+    refs: list[Ref] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def column(self, path: str) -> list[Any]:
+        """The values of one property path (None where unset)."""
+        return [row.get(path) for row in self.rows]
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+
+@dataclass
+class Retrieval:
+    """What one retrieval brought back, by managed object type."""
+
+    tables: dict[str, Table] = field(default_factory=dict)
+    missing_objects: set[Ref] = field(default_factory=set)
+    round_trips: int = 0
+
+    def table(self, *types: str) -> Table:
+        """The objects of these types together (e.g. ComputeResource and ClusterComputeResource)."""
+        if len(types) == 1:
+            return self.tables.get(types[0], Table())
+        merged = Table()
+        for kind in types:
+            found = self.tables.get(kind)
+            if found is not None:
+                merged.refs.extend(found.refs)
+                merged.rows.extend(found.rows)
+        return merged
+
+    def properties(self) -> dict[Ref, dict[str, Any]]:
+        """Every object's ``{path: value}``, keyed by its :class:`Ref`."""
+        return {ref: row for table in self.tables.values() for ref, row in zip(table.refs, table.rows)}
+
+
+# -- value decoding -------------------------------------------------------------
+
+
+def _boolean(text: str) -> bool:
+    return text.strip() in ("true", "1")
+
+
+_SCALARS = {
+    "string": str,
+    "int": int,
+    "long": int,
+    "short": int,
+    "byte": int,
+    "boolean": _boolean,
+    "double": float,
+    "float": float,
+}
+
+
+def _local(name: str | None) -> str | None:
+    if name is None:
+        return None
+    return name[name.find(":") + 1 :]
+
+
+def _tag(element: Any) -> str:
+    tag = element.tag
+    return tag[tag.find("}") + 1 :] if tag[0] == "{" else tag
+
+
+def decode(element: Any) -> Any:
+    """One ``val`` (or nested) element as a plain Python value."""
+    kind = _local(element.get(_XSI_TYPE))
+    if not len(element):
+        text = element.text or ""
+        if kind is None:
+            if element.get("type") is not None:
+                return Ref(element.get("type"), text)
+            return text
+        scalar = _SCALARS.get(kind)
+        if scalar is not None:
+            return scalar(text)
+        if kind == "ManagedObjectReference":
+            return Ref(element.get("type"), text)
+        if kind.startswith("ArrayOf"):
+            return []
+        return text  # enumerations, dateTime, base64...
+    if kind is not None and kind.startswith("ArrayOf"):
+        return [decode(child) for child in element if isinstance(child.tag, str) or _refuse_entity(child)]
+    found: dict[str, Any] = {}
+    repeated: set[str] = set()
+    for child in element:
+        if not isinstance(child.tag, str):
+            _refuse_entity(child)
+            continue  # comments, processing instructions
+        name = _tag(child)
+        value = decode(child)
+        if name not in found:
+            found[name] = value
+        elif name in repeated:  # a repeated element is an inline array
+            found[name].append(value)
+        else:
+            found[name] = [found[name], value]
+            repeated.add(name)
+    if kind is not None:
+        found.setdefault("_type", kind)
+    return found
+
+
+def _refuse_entity(node: Any) -> bool:
+    """Entity references only exist with a DTD, which SOAP forbids: such an answer is refused."""
+    if isinstance(node, etree._Entity):
+        raise errors.ServerFault(
+            f"the server's answer uses the XML entity {node.text}; SOAP answers may not have a DTD"
+        )
+    return False
+
+
+def _leaf_reader(kind: str | None) -> Any:
+    """How to read a childless element of this ``xsi:type`` (the same rules as :func:`decode`)."""
+    local = _local(kind)
+    scalar = _SCALARS.get(local) if local is not None else None
+    if local == "string":
+        return lambda element: element.text or ""
+    if scalar is not None:
+        return lambda element: scalar(element.text or "")
+    if local is None or local == "ManagedObjectReference":
+        return (
+            lambda element: Ref(element.get("type"), element.text or "")
+            if element.get("type") is not None
+            else (element.text or "")
+        )
+    if local.startswith("ArrayOf"):
+        return lambda element: []
+    return lambda element: element.text or ""
+
+
+# xsi:type text (prefix included, as the server wrote it) -> leaf reader; shared, only grows.
+_LEAF_READERS: dict[str | None, Any] = {}
+
+
+def _fault_type(missing: Any) -> str | None:
+    """The fault type of a ``missingSet`` entry (``<fault><fault xsi:type=...>``)."""
+    for outer in missing.iterchildren(_VIM + "fault"):
+        for inner in outer.iterchildren(_VIM + "fault"):
+            return _local(inner.get(_XSI_TYPE))
+        return _local(outer.get(_XSI_TYPE))
+    return None
+
+
+# -- the collector ----------------------------------------------------------------
+
+
+class _Page:
+    """Decodes one RetrievePropertiesEx / ContinueRetrievePropertiesEx answer into a Retrieval."""
+
+    def __init__(self, into: Retrieval) -> None:
+        self.into = into
+        self.token: str | None = None
+        self.not_authenticated = False
+        self.parser = etree.XMLPullParser(
+            events=("end",),
+            tag=(_OBJECTS, _TOKEN),
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+        )
+
+    def feed(self, data: bytes) -> None:
+        self.parser.feed(data)
+        self._drain()
+
+    def close(self) -> None:
+        self.parser.close()
+        self._drain()
+
+    def _drain(self) -> None:
+        tables = self.into.tables
+        leaf_readers = _LEAF_READERS
+        for _event, element in self.parser.read_events():
+            if element.tag == _TOKEN:
+                self.token = element.text
+                continue
+            ref = None
+            row: dict[str, Any] = {}
+            for child in element:
+                tag = child.tag
+                if tag == _PROPSET:
+                    if len(child) < 2:
+                        continue
+                    val = child[1]
+                    # Most values are leaves (strings, numbers, references, enums): read them
+                    # with a reader cached per xsi:type instead of the general decoder.
+                    if len(val):
+                        row[child[0].text] = decode(val)
+                    else:
+                        kind = val.get(_XSI_TYPE)
+                        reader = leaf_readers.get(kind)
+                        if reader is None:
+                            reader = leaf_readers[kind] = _leaf_reader(kind)
+                        row[child[0].text] = reader(val)
+                elif tag == _OBJ:
+                    ref = Ref(child.get("type"), child.text or "")
+                elif tag == _MISSINGSET:
+                    fault = _fault_type(child)
+                    if fault == "NotAuthenticated":
+                        self.not_authenticated = True
+                    elif fault == "ManagedObjectNotFound" and ref is not None:
+                        self.into.missing_objects.add(ref)
+            if ref is not None:
+                table = tables.get(ref.type)
+                if table is None:
+                    table = tables[ref.type] = Table()
+                table.refs.append(ref)
+                table.rows.append(row)
+            # Processed objects are dropped so memory stays flat however large the answer.
+            element.clear()
+            parent = element.getparent()
+            if parent is not None:
+                while element.getprevious() is not None:
+                    del parent[0]
+
+
+class FastCollector:
+    """Bulk RetrievePropertiesEx (+ ContinueRetrievePropertiesEx paging) over a :class:`Session`."""
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+        # The raw SoapStubAdapter under the session's re-login wrapper: its connection pool,
+        # cookie, path and API version are used as they are, never changed.
+        self._soap = getattr(session.stub, "soapStub", session.stub)
+        self._collector = session.content.propertyCollector
+        self.round_trips = 0
+
+    def retrieve(
+        self,
+        specs: Sequence[Any],
+        *,
+        page_size: int | None = 10_000,
+        context: str = "property retrieval failed",
+    ) -> Retrieval:
+        """All objects and properties the filter specs select, paged until the server is done.
+
+        Raises :class:`StaleSessionError` when the server no longer knows the session (the
+        caller logs in again through pyvmomi and retries) and esxnb errors for everything else.
+        """
+        result = Retrieval()
+        options = PC.RetrieveOptions(maxObjects=page_size) if page_size else PC.RetrieveOptions()
+        token = self._call("RetrievePropertiesEx", (list(specs), options), result, context)
+        try:
+            while token:
+                token = self._call("ContinueRetrievePropertiesEx", (token,), result, context)
+        except BaseException:
+            if token:
+                self._cancel(token)
+            raise
+        return result
+
+    # -- one HTTP exchange ----------------------------------------------------------
+
+    def _call(self, method: str, args: tuple, result: Retrieval, context: str) -> str | None:
+        soap = self._soap
+        info = self._collector._GetMethodInfo(method)
+        body = soap.SerializeRequest(self._collector, info, args)
+        headers = {
+            "Cookie": soap.cookie,
+            "SOAPAction": soap.versionId,
+            "Content-Type": "text/xml; charset=UTF-8",
+            "Accept-Encoding": "gzip, deflate",
+            "User-Agent": "esxnb",
+            **(getattr(soap, "_customHeaders", None) or {}),
+        }
+        connection, response = self._send(body, headers, context)
+        reusable = False
+        try:
+            result.round_trips += 1
+            self.round_trips += 1
+            if response.status == 200:
+                page = _Page(result)
+                for data in _chunks(response):
+                    page.feed(data)
+                page.close()
+                reusable = True
+                if page.not_authenticated:
+                    raise StaleSessionError(f"{context}: the server no longer knows this session")
+                return page.token
+            payload = b"".join(_chunks(response))
+            reusable = True
+            if response.status == 500:
+                raise self._fault(payload, info, context)
+            raise errors.ConnectionFailedError(
+                f"{context}: the server answered HTTP {response.status} {response.reason} to {method}"
+            )
+        except etree.XMLSyntaxError as exc:
+            reusable = False
+            raise errors.ServerFault(f"{context}: the server's answer is not valid XML ({exc})") from None
+        except (OSError, http.client.HTTPException, ssl.SSLError, zlib.error) as exc:
+            reusable = False
+            raise to_esxnb_error(exc, context=context) from exc
+        finally:
+            if reusable:
+                soap.ReturnConnection(connection)
+            else:
+                connection.close()
+
+    def _send(self, body: bytes, headers: dict[str, str], context: str) -> tuple[Any, Any]:
+        """POST the request on a pooled (or new) connection and wait for the answer's head."""
+        soap = self._soap
+        try:
+            connection = soap.GetConnection()
+            # A keep-alive connection the server (or a NAT, a load balancer) closed while it sat
+            # in the pool would fail this request for nothing: replace it first.
+            for _ in range(soap.poolSize + 1):
+                if not _dropped(connection):
+                    break
+                connection.close()
+                connection = soap.GetConnection()
+        except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
+            raise to_esxnb_error(exc, context=context) from exc
+        try:
+            connection.request("POST", soap.path, body, headers)
+            return connection, connection.getresponse()
+        except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
+            connection.close()
+            raise to_esxnb_error(exc, context=context) from exc
+
+    def _fault(self, payload: bytes, info: Any, context: str) -> errors.EsxnbError:
+        try:
+            fault = SoapResponseDeserializer(self._soap).Deserialize(io.BytesIO(payload), info.result)
+        except Exception:  # pyvmomi cannot decode every fault a server sends: read type and text ourselves
+            fault = _plain_fault(payload)
+            if fault is None:
+                return errors.ServerFault(
+                    f"{context}: the server answered HTTP 500 without a readable SOAP fault"
+                )
+        if isinstance(fault, vim.fault.NotAuthenticated):
+            return StaleSessionError(f"{context}: the server no longer knows this session")
+        if isinstance(fault, vmodl.fault.ManagedObjectNotFound):
+            gone = getattr(fault, "obj", None)
+            if gone is not None and getattr(gone, "_wsdlName", "") == "ContainerView":
+                return StaleSessionError(
+                    f"{context}: the inventory view {gone._moId} is gone with its session"
+                )
+        if isinstance(fault, BaseException):
+            return to_esxnb_error(fault, context=context)
+        return errors.ServerFault(f"{context}: unexpected answer {type(fault).__name__}")
+
+    def _cancel(self, token: str) -> None:
+        try:
+            self._collector.CancelRetrievePropertiesEx(token)
+        except Exception:  # best effort: the server drops unfinished retrievals with the session anyway
+            pass
+
+
+_SOAP_FAULT = "{http://schemas.xmlsoap.org/soap/envelope/}Fault"
+
+
+def _dropped(connection: Any) -> bool:
+    """Whether an idle connection was closed by the other end: it then reads as EOF or reset,
+    while a live idle one has nothing to read."""
+    sock = getattr(connection, "sock", None)
+    if sock is None:
+        return False  # not connected yet: http.client connects on the first request
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
+def _plain_fault(payload: bytes) -> BaseException | None:
+    """A SOAP fault's type and text read without pyvmomi, as the pyvmomi fault class when known."""
+    from pyVmomi.VmomiSupport import GetWsdlType
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    try:
+        root = etree.fromstring(payload, parser)
+    except etree.XMLSyntaxError:
+        return None
+    fault = next(root.iter(_SOAP_FAULT), None)
+    if fault is None:
+        return None
+    message = fault.findtext("faultstring") or ""
+    detail = next((child for child in fault.iterfind("detail/*") if isinstance(child.tag, str)), None)
+    kind = _local(detail.get(_XSI_TYPE)) if detail is not None else None
+    if kind is None and detail is not None:
+        kind = _tag(detail).removesuffix("Fault")
+    try:
+        cls = GetWsdlType("urn:vim25", kind) if kind else vmodl.RuntimeFault
+        if not (isinstance(cls, type) and issubclass(cls, BaseException)):
+            raise KeyError(kind)
+    except (KeyError, AttributeError):
+        return errors.ServerFault(message or "unknown fault", fault_type=kind)
+    return cls(msg=message)
+
+
+def _chunks(response: Any) -> Iterable[bytes]:
+    """The response body in chunks, gunzipped/inflated when the server compressed it."""
+    encoding = (response.getheader("Content-Encoding") or "identity").lower()
+    inflater = None
+    if encoding == "gzip":
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    elif encoding == "deflate":
+        inflater = zlib.decompressobj()
+    while True:
+        data = response.read(_CHUNK)
+        if not data:
+            break
+        yield inflater.decompress(data) if inflater is not None else data
+    if inflater is not None:
+        tail = inflater.flush()
+        if tail:
+            yield tail

@@ -1,0 +1,134 @@
+"""The domains of many servers at once: one session per server, fetched concurrently."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from . import errors
+from ._session import DEFAULT_TIMEOUT
+from .uri import URI, parse_uri
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .credentials import AuthSource
+
+__all__ = ["inventory", "server_label"]
+
+log = logging.getLogger("esxnb")
+
+_USERINFO_PASSWORD = re.compile(r"//([^/@:]*):[^/@]*@")
+
+
+def server_label(item: Any) -> str:
+    """How a server is named in the ``server`` column and in ``attrs["errors"]`` (its URI)."""
+    from .connection import Connection
+
+    if isinstance(item, Connection):
+        return str(item.uri)
+    if isinstance(item, URI):
+        return str(item)
+    try:
+        return str(parse_uri(str(item)))
+    except errors.URIError:
+        # Keep a malformed URI recognisable, but never with a password in it.
+        return _USERINFO_PASSWORD.sub(r"//\1:***@", str(item))
+
+
+def _one(item: Any, auth: AuthSource, ca_file: str | None, timeout: float | None) -> pd.DataFrame:
+    from .connection import Connection, connect
+
+    if isinstance(item, Connection):
+        return item.domains()
+    uri = item if isinstance(item, URI) else parse_uri(str(item))
+    with connect(uri, auth=auth, ca_file=ca_file, timeout=timeout) as conn:
+        return conn.domains()
+
+
+def inventory(
+    uris: Iterable[Any],
+    *,
+    auth: AuthSource = None,
+    ca_file: str | None = None,
+    max_workers: int | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+) -> pd.DataFrame:
+    """See :func:`esxnb.inventory.inventory`."""
+    import pandas as pd
+
+    from .inventory import domains_columns
+
+    started = time.perf_counter()
+    if isinstance(uris, (str, URI)) or not isinstance(uris, Iterable):
+        raise errors.ValidationError(
+            f"inventory() takes a list of URIs or connections, not a single {type(uris).__name__}"
+        )
+    items = list(uris)
+    labels = [server_label(item) for item in items]
+    if len(set(labels)) != len(labels):
+        duplicates = sorted({label for label in labels if labels.count(label) > 1})
+        raise errors.ValidationError(f"the same server is listed more than once: {', '.join(duplicates)}")
+    if max_workers is not None and max_workers < 1:
+        raise errors.ValidationError(f"max_workers must be at least 1, not {max_workers}")
+    workers = max_workers or min(32, max(1, len(items)))
+
+    frames: dict[str, pd.DataFrame] = {}
+    failures: dict[str, str] = {}
+    if items:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="esxnb-inventory") as pool:
+            futures = {
+                label: pool.submit(_one, item, auth, ca_file, timeout) for label, item in zip(labels, items)
+            }
+            for label, future in futures.items():
+                try:
+                    frames[label] = future.result()
+                except errors.EsxnbError as exc:
+                    failures[label] = str(exc)
+                    log.warning("inventory: %s failed: %s", label, exc)
+                except Exception as exc:  # a bug or an unexpected library error: still only this server
+                    failures[label] = f"{type(exc).__name__}: {exc}"
+                    log.warning("inventory: %s failed: %s: %s", label, type(exc).__name__, exc)
+
+    parts = []
+    for label in labels:
+        frame = frames.get(label)
+        if frame is None:
+            continue
+        frame = frame.copy()
+        frame.insert(0, "server", label)
+        parts.append(frame)
+    if parts:
+        result = pd.concat(parts, ignore_index=True)
+        _keep_categories(result, parts)
+    else:
+        result = domains_columns()
+        result.insert(0, "server", pd.array([], dtype="string"))
+    result["server"] = pd.Categorical(
+        result["server"].astype(object), categories=[label for label in labels if label in frames]
+    )
+    result.attrs = {
+        "errors": failures,
+        "round_trips": sum(int(frames[label].attrs.get("round_trips", 0)) for label in frames),
+        "seconds": round(time.perf_counter() - started, 4),
+        "servers": {label: round(float(frames[label].attrs.get("seconds", 0.0)), 4) for label in frames},
+    }
+    return result
+
+
+def _keep_categories(result: pd.DataFrame, parts: list[pd.DataFrame]) -> None:
+    """Categorical columns stay categorical (pandas makes them object when categories differ)."""
+    import pandas as pd
+
+    for column in parts[0].columns:
+        dtypes = [part[column].dtype for part in parts]
+        if not all(isinstance(dtype, pd.CategoricalDtype) for dtype in dtypes):
+            continue
+        categories: list[Any] = []
+        for dtype in dtypes:
+            categories.extend(c for c in dtype.categories if c not in categories)
+        result[column] = pd.Categorical(result[column].astype(object), categories=categories)

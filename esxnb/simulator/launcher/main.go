@@ -1,0 +1,271 @@
+// Command launcher runs one govmomi vSphere simulator (vcsim) for esxnb.
+//
+// It fixes the places where the stock simulator does not behave like a real
+// server (see /work/shared/notes/simulator.md):
+//
+//   - only the configured user/password logs in (-username, password from
+//     $ESXNB_SIM_PASSWORD or -password);
+//   - TLS with a CA generated at start, written to STATE_DIR/ca.pem;
+//   - every VM's .vmx on its datastore holds a VMX matching the VM, rewritten
+//     after calls that change VMs (vmx.go);
+//   - RegisterVM_Task reads the .vmx (register.go);
+//   - VMware tools state, ShutdownGuest/RebootGuest checks, VM questions,
+//     AnswerVM, CancelTask, slow tasks with progress, injected faults and
+//     delays (intercept.go, tools.go, tasks.go);
+//   - /folder requires a valid session cookie;
+//   - RelocateVM_Task keeps host.vm and pool.vm right;
+//   - an ESX host can report a managing vCenter (-management-server-ip) and
+//     mirror that vCenter's VMs (-mirror FILE).
+//
+// When ready it prints one JSON line on stdout:
+//
+//	{"url": "https://127.0.0.1:PORT/sdk", "host": ..., "port": ..., "ca_file": ..., "pid": ...}
+//
+// Control API (control.go): POST /esxnb/control with header
+// "X-Esxnb-Token: $ESXNB_SIM_TOKEN" and a JSON body {"op": NAME, ...}; the
+// answer is {"ok": true, ...} or {"ok": false, "error": "..."} with status 400.
+// Operations: set_tools, add_question, clear_questions, set_task_behaviour,
+// inject_fault, set_delay, clear_faults, set_host_ip, set_management_server,
+// vm_info, ping.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"io"
+	"fmt"
+	"log"
+	"net"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/vmware/govmomi/simulator"
+)
+
+type options struct {
+	mode               string
+	listen             string
+	useTLS             bool
+	datacenters        int
+	folders            int
+	clusters           int
+	hosts              int
+	standaloneHosts    int
+	vms                int
+	pools              int
+	datastores         int
+	username           string
+	password           string
+	sessionIdleTimeout time.Duration
+	stateDir           string
+	managementServerIP string
+	mirrorFile         string
+	hostName           string
+	shutdownDelay      time.Duration
+	toolsDefault       string
+	watchStdin         bool
+}
+
+func parseFlags() *options {
+	o := &options{}
+	flag.StringVar(&o.mode, "mode", "vpx", "vpx (vCenter) or esx (standalone host)")
+	flag.StringVar(&o.listen, "listen", "127.0.0.1:0", "HOST:PORT to listen on (port 0: a free port)")
+	flag.BoolVar(&o.useTLS, "tls", true, "serve https with a generated CA (false: plain http)")
+	flag.IntVar(&o.datacenters, "datacenters", 1, "datacenters (vpx)")
+	flag.IntVar(&o.folders, "folders", 0, "folders holding datacenters (vpx)")
+	flag.IntVar(&o.clusters, "clusters", 1, "clusters per datacenter (vpx)")
+	flag.IntVar(&o.hosts, "hosts", 3, "hosts per cluster (vpx)")
+	flag.IntVar(&o.standaloneHosts, "standalone-hosts", 1, "standalone hosts per datacenter (vpx)")
+	flag.IntVar(&o.vms, "vms", 2, "VMs per host or resource pool, as govmomi counts")
+	flag.IntVar(&o.pools, "pools", 0, "extra resource pools per cluster (vpx)")
+	flag.IntVar(&o.datastores, "datastores", 1, "local datastores")
+	flag.StringVar(&o.username, "username", "", "the only user name that logs in")
+	flag.StringVar(&o.password, "password", "", "its password (prefer $ESXNB_SIM_PASSWORD: flags show in ps)")
+	flag.DurationVar(&o.sessionIdleTimeout, "session-idle-timeout", 0, "expire idle sessions after this (0: never)")
+	flag.StringVar(&o.stateDir, "state-dir", "", "directory for ca.pem and the datastores (default: a temp dir)")
+	flag.StringVar(&o.managementServerIP, "management-server-ip", "", "summary.managementServerIp of every host")
+	flag.StringVar(&o.mirrorFile, "mirror", "", "JSON file of VMs to create instead of the generated ones (esx)")
+	flag.StringVar(&o.hostName, "host-name", "", "name of the ESX host (esx mode)")
+	flag.DurationVar(&o.shutdownDelay, "shutdown-delay", 500*time.Millisecond, "ShutdownGuest powers off after this")
+	flag.StringVar(&o.toolsDefault, "tools", "toolsOk", "initial tools state of every VM: toolsOk, toolsNotRunning, toolsNotInstalled")
+	flag.BoolVar(&o.watchStdin, "exit-on-stdin-eof", false, "stop when stdin closes (the parent process died)")
+	flag.Parse()
+	if o.password == "" {
+		o.password = os.Getenv("ESXNB_SIM_PASSWORD")
+	}
+	return o
+}
+
+func fail(format string, args ...interface{}) {
+	fmt.Fprintf(os.Stderr, "launcher: "+format+"\n", args...)
+	os.Exit(2)
+}
+
+func (o *options) validate() {
+	if o.mode != "vpx" && o.mode != "esx" {
+		fail("-mode must be vpx or esx, not %q", o.mode)
+	}
+	for name, v := range map[string]int{
+		"datacenters": o.datacenters, "folders": o.folders, "clusters": o.clusters, "hosts": o.hosts,
+		"standalone-hosts": o.standaloneHosts, "vms": o.vms, "pools": o.pools, "datastores": o.datastores,
+	} {
+		if v < 0 {
+			fail("-%s must be >= 0, not %d", name, v)
+		}
+	}
+	if o.datastores < 1 {
+		fail("-datastores must be at least 1 (VMs live on LocalDS_0)")
+	}
+	if (o.username == "") != (o.password == "") {
+		fail("give both -username and a password, or neither")
+	}
+	if _, ok := toolsModes[o.toolsDefault]; !ok {
+		fail("-tools must be toolsOk, toolsNotRunning or toolsNotInstalled, not %q", o.toolsDefault)
+	}
+	if _, _, err := net.SplitHostPort(o.listen); err != nil {
+		fail("-listen must be HOST:PORT: %s", err)
+	}
+}
+
+func (o *options) model() *simulator.Model {
+	var m *simulator.Model
+	if o.mode == "esx" {
+		m = simulator.ESX()
+	} else {
+		m = simulator.VPX()
+		m.Datacenter = o.datacenters
+		m.Folder = o.folders
+		m.Cluster = o.clusters
+		m.ClusterHost = o.hosts
+		m.Host = o.standaloneHosts
+		m.Pool = o.pools
+	}
+	m.Machine = o.vms
+	if o.mirrorFile != "" {
+		m.Machine = 0
+	}
+	m.Datastore = o.datastores
+	return m
+}
+
+func main() {
+	log.SetFlags(log.Ldate | log.Ltime | log.Lmicroseconds)
+	o := parseFlags()
+	o.validate()
+
+	stateDir := o.stateDir
+	ownState := false
+	if stateDir == "" {
+		dir, err := os.MkdirTemp("", "esxnb-sim-")
+		if err != nil {
+			fail("cannot create a state directory: %s", err)
+		}
+		stateDir, ownState = dir, true
+	}
+	// The simulator makes its datastore directories with os.MkdirTemp(""):
+	// pointing TMPDIR into the state directory keeps them there, so even a
+	// killed launcher leaves nothing elsewhere.
+	dsRoot := filepath.Join(stateDir, "datastores")
+	if err := os.MkdirAll(dsRoot, 0o700); err != nil {
+		fail("cannot create %s: %s", dsRoot, err)
+	}
+	os.Setenv("TMPDIR", dsRoot)
+
+	var model *simulator.Model
+	cleanup := func() {
+		if model != nil {
+			model.Remove()
+		}
+		os.RemoveAll(dsRoot)
+		if ownState {
+			os.RemoveAll(stateDir)
+		}
+	}
+
+	// Signals are handled before Create(): large inventories take seconds to build.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	created := make(chan struct{})
+	if o.watchStdin {
+		go func() {
+			_, _ = io.Copy(io.Discard, os.Stdin)
+			sigs <- syscall.SIGTERM
+		}()
+	}
+	go func() {
+		<-sigs
+		select {
+		case <-created:
+		case <-time.After(100 * time.Millisecond):
+			// Create() still running: model.Remove() would race with it; the
+			// datastores live under dsRoot, which is removed instead.
+		}
+		cleanup()
+		os.Exit(0)
+	}()
+
+	if o.sessionIdleTimeout > 0 {
+		simulator.SessionIdleTimeout = o.sessionIdleTimeout
+	}
+
+	m := o.model()
+	if err := m.Create(); err != nil {
+		cleanup()
+		fail("cannot create the inventory: %s", err)
+	}
+	model = m
+	close(created)
+
+	st := newState(o, m)
+	if err := st.prepareInventory(); err != nil {
+		cleanup()
+		fail("%s", err)
+	}
+
+	m.Service.Listen = &url.URL{Host: o.listen}
+	if o.username != "" {
+		m.Service.Listen.User = url.UserPassword(o.username, o.password)
+	}
+	caFile := ""
+	if o.useTLS {
+		host, _, _ := net.SplitHostPort(o.listen)
+		cfg, caPEM, err := newTLSConfig(host)
+		if err != nil {
+			cleanup()
+			fail("cannot create TLS certificates: %s", err)
+		}
+		caFile = filepath.Join(stateDir, "ca.pem")
+		if err := os.WriteFile(caFile, caPEM, 0o644); err != nil {
+			cleanup()
+			fail("cannot write %s: %s", caFile, err)
+		}
+		m.Service.TLS = cfg
+	}
+
+	server := m.Service.NewServer()
+	st.install(server)
+
+	addr := server.Listener.Addr().(*net.TCPAddr)
+	scheme := "http"
+	if o.useTLS {
+		scheme = "https"
+	}
+	host := addr.IP.String()
+	ready := map[string]interface{}{
+		"url":     fmt.Sprintf("%s://%s/sdk", scheme, net.JoinHostPort(host, strconv.Itoa(addr.Port))),
+		"host":    host,
+		"port":    addr.Port,
+		"ca_file": caFile,
+		"pid":     os.Getpid(),
+	}
+	line, _ := json.Marshal(ready)
+	fmt.Println(string(line))
+	os.Stdout.Sync()
+
+	select {} // the signal goroutine ends the process
+}

@@ -1,0 +1,106 @@
+package main
+
+// -mirror FILE: an ESX host managed by a vCenter shows the same VMs (names,
+// UUIDs, memory, CPUs, power state) as the vCenter's model of that host.
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/simulator/esx"
+	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+func (st *state) createMirror(file string) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("-mirror: %s", err)
+	}
+	var vms []mirrorVM
+	if err := json.Unmarshal(data, &vms); err != nil {
+		return fmt.Errorf("-mirror %s: not a JSON list of VMs: %s", file, err)
+	}
+	dc, ok := simulator.Map.Any("Datacenter").(*simulator.Datacenter)
+	if !ok {
+		return fmt.Errorf("-mirror: no datacenter")
+	}
+	host, ok := simulator.Map.Any("HostSystem").(*simulator.HostSystem)
+	if !ok {
+		return fmt.Errorf("-mirror: no host")
+	}
+	var pool types.ManagedObjectReference
+	switch cr := simulator.Map.Get(*host.Parent).(type) {
+	case *mo.ComputeResource:
+		pool = *cr.ResourcePool
+	case *simulator.ClusterComputeResource:
+		pool = *cr.ResourcePool
+	default:
+		return fmt.Errorf("-mirror: cannot find the host's resource pool")
+	}
+	folder := simulator.Map.Get(dc.VmFolder).(*simulator.Folder)
+	hostRef := host.Self
+	ds := "LocalDS_0"
+
+	for i, v := range vms {
+		if v.Name == "" {
+			return fmt.Errorf("-mirror %s: VM %d has no name", file, i)
+		}
+		guest := v.GuestID
+		if guest == "" {
+			guest = string(types.VirtualMachineGuestOsIdentifierOtherGuest)
+		}
+		spec := types.VirtualMachineConfigSpec{
+			Name:         v.Name,
+			GuestId:      guest,
+			Uuid:         v.UUID,
+			InstanceUuid: v.InstanceUUID,
+			NumCPUs:      v.NumCPU,
+			MemoryMB:     int64(v.MemoryMB),
+			Annotation:   v.Annotation,
+			Files:        &types.VirtualMachineFileInfo{VmPathName: "[" + ds + "]"},
+		}
+		var devices object.VirtualDeviceList
+		scsi, _ := devices.CreateSCSIController("pvscsi")
+		ide, _ := devices.CreateIDEController()
+		cdrom, _ := devices.CreateCdrom(ide.(*types.VirtualIDEController))
+		disk := devices.CreateDisk(scsi.(types.BaseVirtualController), types.ManagedObjectReference{},
+			spec.Files.VmPathName+" "+v.Name+"/disk1.vmdk")
+		disk.CapacityInKB = 1024
+		nic := esx.EthernetCard
+		devices = append(devices, scsi, cdrom, disk, &nic)
+		spec.DeviceChange, _ = devices.ConfigSpec(types.VirtualDeviceConfigSpecOperationAdd)
+
+		ctx := st.internalCtx(&folder.Self)
+		var taskRef types.ManagedObjectReference
+		var fault *soap.Fault
+		simulator.Map.WithLock(folder, func() {
+			body := folder.CreateVMTask(ctx, &types.CreateVM_Task{This: folder.Self, Config: spec, Pool: pool, Host: &hostRef})
+			if fault = body.Fault(); fault == nil {
+				taskRef = body.(*methods.CreateVM_TaskBody).Res.Returnval
+			}
+		})
+		if fault != nil {
+			return fmt.Errorf("-mirror: creating %s: %s", v.Name, fault.String)
+		}
+		task := simulator.Map.Get(taskRef).(*simulator.Task)
+		if task.Info.Error != nil {
+			return fmt.Errorf("-mirror: creating %s: %s", v.Name, faultName(task.Info.Error.Fault))
+		}
+		vmRef := task.Info.Result.(types.ManagedObjectReference)
+		if v.PowerState == string(types.VirtualMachinePowerStatePoweredOn) || v.PowerState == string(types.VirtualMachinePowerStateSuspended) {
+			if _, f, msg, _ := st.dispatch(internalBody("PowerOnVM_Task", vmRef)); f != nil {
+				return fmt.Errorf("-mirror: powering on %s: %s", v.Name, msg)
+			}
+		}
+		if v.PowerState == string(types.VirtualMachinePowerStateSuspended) {
+			st.dispatch(internalBody("SuspendVM_Task", vmRef))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,379 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+// state is everything the launcher adds around the stock simulator.
+type state struct {
+	opts  *options
+	model *simulator.Model
+	stock http.Handler // the simulator's own mux
+	token string
+
+	mu       sync.Mutex
+	dsDirs   map[string]string                           // datastore name -> local directory
+	userVMX  map[types.ManagedObjectReference]bool       // .vmx came from a client (registered)
+	toolsSet map[types.ManagedObjectReference]string     // tools mode per VM (default opts.toolsDefault)
+	rules    *rules                                      // faults, delays, task behaviours, questions
+	tasks    map[string]*asyncTask                       // launcher-driven tasks by moref value
+	asked    map[types.ManagedObjectReference]*openQuestion // open question per VM
+}
+
+func newState(o *options, m *simulator.Model) *state {
+	return &state{
+		opts:     o,
+		model:    m,
+		token:    os.Getenv("ESXNB_SIM_TOKEN"),
+		dsDirs:   map[string]string{},
+		userVMX:  map[types.ManagedObjectReference]bool{},
+		toolsSet: map[types.ManagedObjectReference]string{},
+		rules:    newRules(),
+		tasks:    map[string]*asyncTask{},
+		asked:    map[types.ManagedObjectReference]*openQuestion{},
+	}
+}
+
+// internalCtx is a simulator call context for calls the launcher makes
+// itself (the stock in-memory client uses one like it).
+func (st *state) internalCtx(caller *types.ManagedObjectReference) *simulator.Context {
+	return &simulator.Context{
+		Context: context.Background(),
+		Session: &simulator.Session{
+			UserSession: types.UserSession{Key: uuid.New().String(), UserName: st.userName()},
+			Registry:    simulator.NewRegistry(),
+		},
+		Map:    simulator.Map,
+		Caller: caller,
+	}
+}
+
+func (st *state) userName() string {
+	if st.opts.username != "" {
+		return st.opts.username
+	}
+	return "vcsim"
+}
+
+// prepareInventory runs after Create(): mirrored VMs, host settings, tools
+// state, and a .vmx for every VM.
+func (st *state) prepareInventory() error {
+	if st.opts.mirrorFile != "" {
+		if err := st.createMirror(st.opts.mirrorFile); err != nil {
+			return err
+		}
+	}
+	if st.opts.hostName != "" && st.opts.mode == "esx" {
+		for _, e := range simulator.Map.All("HostSystem") {
+			h := e.(*simulator.HostSystem)
+			h.Name = st.opts.hostName
+			h.Summary.Config.Name = st.opts.hostName
+		}
+	}
+	if st.opts.managementServerIP != "" {
+		st.setManagementServer(st.opts.managementServerIP)
+	}
+	for _, e := range simulator.Map.All("Datastore") {
+		ds := e.(*simulator.Datastore)
+		st.dsDirs[ds.Name] = ds.Info.GetDatastoreInfo().Url
+	}
+	simulator.Map.AddHandler(&updateWatcher{st: st})
+	for _, e := range simulator.Map.All("VirtualMachine") {
+		vm := e.(*simulator.VirtualMachine)
+		simulator.Map.WithLock(vm, func() { fixModelCdrom(vm) })
+		st.applyTools(vm)
+		if err := st.writeVMX(vm, ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (st *state) setManagementServer(ip string) {
+	for _, e := range simulator.Map.All("HostSystem") {
+		h := e.(*simulator.HostSystem)
+		simulator.Map.WithLock(h, func() {
+			simulator.Map.Update(h, []types.PropertyChange{{Name: "summary.managementServerIp", Val: ip}})
+		})
+	}
+}
+
+func (st *state) datastoreDir(name string) string {
+	st.mu.Lock()
+	dir, ok := st.dsDirs[name]
+	st.mu.Unlock()
+	if ok {
+		return dir
+	}
+	if ds := datastoreByName(name); ds != nil {
+		dir = ds.Info.GetDatastoreInfo().Url
+		st.mu.Lock()
+		st.dsDirs[name] = dir
+		st.mu.Unlock()
+	}
+	return dir
+}
+
+// renderLocked renders vm's .vmx and finds its path.
+func (st *state) renderLocked(vm *simulator.VirtualMachine) (file, text string, err error) {
+	simulator.Map.WithLock(vm, func() {
+		file, err = vmxPath(vm, st.datastoreDir)
+		if err == nil {
+			text = renderVMX(vm, st.opts.mode)
+		}
+	})
+	return
+}
+
+func (st *state) isUserVMX(ref types.ManagedObjectReference) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.userVMX[ref]
+}
+
+// writeVMX (re)writes vm's .vmx atomically. A .vmx that came from a client
+// (RegisterVM) is only patched: the keys whose rendering changed since
+// before (the rendering before the API call) are updated, the rest is kept.
+func (st *state) writeVMX(vm *simulator.VirtualMachine, before string) error {
+	file, text, err := st.renderLocked(vm)
+	if err != nil {
+		return err
+	}
+	if st.isUserVMX(vm.Self) {
+		if before == "" {
+			return nil
+		}
+		old, rerr := os.ReadFile(file)
+		if rerr != nil {
+			return rerr
+		}
+		text = patchVMX(string(old), before, text)
+	}
+	tmp := file + ".esxnb-tmp"
+	if err := os.WriteFile(tmp, []byte(text), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, file)
+}
+
+// install wraps the simulator's HTTP handler; called before the launcher
+// announces its address, so no request is in flight yet.
+func (st *state) install(server *simulator.Server) {
+	st.stock = server.Config.Handler
+	server.Config.Handler = http.HandlerFunc(st.serveHTTP)
+}
+
+// vmChangingMethods rewrite the .vmx of the VM they touch.
+var vmChangingMethods = map[string]bool{
+	"ReconfigVM_Task": true, "Rename_Task": true, "UpgradeVM_Task": true,
+	"CreateVM_Task": true, "CloneVM_Task": true, "RegisterVM_Task": true,
+	"RelocateVM_Task": true, "CreateChildVM_Task": true, "InstantClone_Task": true,
+}
+
+func (st *state) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.URL.Path == "/esxnb/control":
+		st.serveControl(w, r)
+		return
+	case strings.HasPrefix(r.URL.Path, "/folder/") || r.URL.Path == "/folder":
+		if !st.sessionValid(r) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="VMware HTTP server"`)
+			http.Error(w, "401 Unauthorized: a vmware_soap_session cookie of a logged-in session is required", http.StatusUnauthorized)
+			return
+		}
+		st.stock.ServeHTTP(w, r)
+		return
+	case r.Method == http.MethodPost && (r.URL.Path == "/sdk" || r.URL.Path == "/sdk/vimService"):
+	default:
+		st.stock.ServeHTTP(w, r)
+		return
+	}
+
+	body, err := io.ReadAll(r.Body)
+	_ = r.Body.Close()
+	if err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	call, err := parseCall(body)
+	if err != nil {
+		st.stock.ServeHTTP(w, r)
+		return
+	}
+
+	if d := st.rules.delayFor(call.Method); d > 0 {
+		time.Sleep(d)
+	}
+	if st.intercept(w, r, call, body) {
+		return
+	}
+
+	if !vmChangingMethods[call.Method] {
+		st.stock.ServeHTTP(w, r)
+		return
+	}
+
+	before := st.beforeStock(call)
+	rec := httptest.NewRecorder()
+	st.stock.ServeHTTP(rec, r)
+	st.afterStock(call, before, rec.Body.Bytes())
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
+}
+
+// sessionValid tells whether r carries the cookie of a live session, by
+// asking the stock handler for the server time with that cookie.
+func (st *state) sessionValid(r *http.Request) bool {
+	cookie, err := r.Cookie("vmware_soap_session")
+	if err != nil || cookie.Value == "" {
+		return false
+	}
+	const probe = envelopeStart + `<CurrentTime xmlns="urn:vim25"><_this type="ServiceInstance">ServiceInstance</_this></CurrentTime>` + envelopeEnd
+	req := httptest.NewRequest(http.MethodPost, "/sdk", strings.NewReader(probe))
+	req.Header.Set("Content-Type", "text/xml")
+	req.AddCookie(&http.Cookie{Name: cookie.Name, Value: cookie.Value})
+	req.RemoteAddr = r.RemoteAddr
+	rec := httptest.NewRecorder()
+	st.stock.ServeHTTP(rec, req)
+	return rec.Code == http.StatusOK
+}
+
+// beforeStock runs before a VM-changing method reaches the stock handler.
+type beforeInfo struct {
+	rendered string // .vmx rendering of a client-provided VM before the call
+	hostOf map[types.ManagedObjectReference]types.ManagedObjectReference
+	poolOf map[types.ManagedObjectReference]types.ManagedObjectReference
+}
+
+func (st *state) beforeStock(call *soapCall) *beforeInfo {
+	info := &beforeInfo{}
+	if vm, ok := simulator.Map.Get(call.This).(*simulator.VirtualMachine); ok && st.isUserVMX(vm.Self) {
+		_, info.rendered, _ = st.renderLocked(vm)
+	}
+	switch call.Method {
+	case "RegisterVM_Task":
+		st.prepareRegister(call)
+	case "RelocateVM_Task":
+		if vm, ok := simulator.Map.Get(call.This).(*simulator.VirtualMachine); ok {
+			simulator.Map.WithLock(vm, func() {
+				if vm.Runtime.Host != nil {
+					info.hostOf = map[types.ManagedObjectReference]types.ManagedObjectReference{vm.Self: *vm.Runtime.Host}
+				}
+				if vm.ResourcePool != nil {
+					info.poolOf = map[types.ManagedObjectReference]types.ManagedObjectReference{vm.Self: *vm.ResourcePool}
+				}
+			})
+		}
+	}
+	return info
+}
+
+// afterStock fixes up after the stock handler: .vmx files, tools state,
+// registration details, host/pool VM lists.
+func (st *state) afterStock(call *soapCall, before *beforeInfo, response []byte) {
+	if ref, ok := taskRefIn(response); ok {
+		st.afterTask(call, before, ref)
+	}
+}
+
+// afterTask does the fix-ups once the stock task ref of a VM-changing call
+// has finished.
+func (st *state) afterTask(call *soapCall, before *beforeInfo, ref types.ManagedObjectReference) {
+	task, ok := simulator.Map.Get(ref).(*simulator.Task)
+	if !ok || task.Info.State != types.TaskInfoStateSuccess {
+		return
+	}
+	var vmRef types.ManagedObjectReference
+	switch call.Method {
+	case "CreateVM_Task", "CloneVM_Task", "RegisterVM_Task", "CreateChildVM_Task", "InstantClone_Task":
+		r, ok := task.Info.Result.(types.ManagedObjectReference)
+		if !ok {
+			return
+		}
+		vmRef = r
+	default:
+		vmRef = call.This
+	}
+	vm, ok := simulator.Map.Get(vmRef).(*simulator.VirtualMachine)
+	if !ok {
+		return
+	}
+	switch call.Method {
+	case "RegisterVM_Task":
+		st.finishRegister(call, vm)
+	case "RelocateVM_Task":
+		st.fixRelocate(vm, before)
+	}
+	if call.Method != "RegisterVM_Task" {
+		st.applyTools(vm)
+	}
+	if err := st.writeVMX(vm, before.rendered); err != nil {
+		log.Printf("writing .vmx of %s: %s", vm.Self.Value, err)
+	}
+}
+
+// fixRelocate moves the VM between the host.vm and pool.vm lists, which the
+// stock RelocateVM_Task leaves unchanged.
+func (st *state) fixRelocate(vm *simulator.VirtualMachine, before *beforeInfo) {
+	var newHost, newPool *types.ManagedObjectReference
+	simulator.Map.WithLock(vm, func() {
+		if vm.Runtime.Host != nil {
+			h := *vm.Runtime.Host
+			newHost = &h
+		}
+		if vm.ResourcePool != nil {
+			p := *vm.ResourcePool
+			newPool = &p
+		}
+	})
+	move := func(oldRef types.ManagedObjectReference, newRef *types.ManagedObjectReference, field func(obj interface{}) *[]types.ManagedObjectReference) {
+		if newRef == nil || oldRef == *newRef {
+			return
+		}
+		if old := simulator.Map.Get(oldRef); old != nil {
+			if list := field(old); list != nil {
+				simulator.Map.RemoveReference(old, list, vm.Self) // takes the object lock itself
+			}
+		}
+		if nw := simulator.Map.Get(*newRef); nw != nil {
+			if list := field(nw); list != nil {
+				simulator.Map.AddReference(nw, list, vm.Self) // takes the object lock itself
+			}
+		}
+	}
+	hostVMs := func(obj interface{}) *[]types.ManagedObjectReference {
+		if h, ok := obj.(*simulator.HostSystem); ok {
+			return &h.Vm
+		}
+		return nil
+	}
+	poolVMs := func(obj interface{}) *[]types.ManagedObjectReference {
+		if p, ok := obj.(*simulator.ResourcePool); ok {
+			return &p.Vm
+		}
+		return nil
+	}
+	if old, ok := before.hostOf[vm.Self]; ok {
+		move(old, newHost, hostVMs)
+	}
+	if old, ok := before.poolOf[vm.Self]; ok {
+		move(old, newPool, poolVMs)
+	}
+}

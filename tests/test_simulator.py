@@ -1,0 +1,575 @@
+"""The simulator harness against pyvmomi: start, log in, TLS, .vmx files,
+sessions, clean stop, scale, and the launcher's control API."""
+
+from __future__ import annotations
+
+import glob
+import os
+import signal
+import ssl
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import quote
+
+import pytest
+from pyVim.connect import Disconnect, SmartConnect
+from pyVmomi import vim, vmodl
+
+from esxnb.errors import SimulatorError
+from esxnb.simulator import Simulator, free_port_on
+from esxnb.simulator import _build
+
+pytestmark = pytest.mark.simulator
+
+
+# -- helpers ------------------------------------------------------------------
+
+
+def login(sim: Simulator, user: str | None = None, pwd: str | None = None, **kwargs) -> vim.ServiceInstance:
+    args = dict(host=sim.host, port=sim.port, user=user or sim.username,
+                pwd=sim.password if pwd is None else pwd, connectionPoolTimeout=-1)
+    if sim.transport == "http":
+        args["protocol"] = "http"
+    else:
+        args["sslContext"] = kwargs.pop("sslContext", None) or sim.ssl_context()
+    args.update(kwargs)
+    return SmartConnect(**args)
+
+
+@contextmanager
+def session(sim: Simulator) -> Iterator[vim.ServiceInstance]:
+    si = login(sim)
+    try:
+        yield si
+    finally:
+        Disconnect(si)
+
+
+def all_vms(si: vim.ServiceInstance) -> list[vim.VirtualMachine]:
+    content = si.RetrieveContent()
+    view = content.viewManager.CreateContainerView(content.rootFolder, [vim.VirtualMachine], True)
+    try:
+        return list(view.view)
+    finally:
+        view.Destroy()
+
+
+def vm_named(si: vim.ServiceInstance, name: str) -> vim.VirtualMachine:
+    for vm in all_vms(si):
+        if vm.name == name:
+            return vm
+    raise AssertionError(f"no VM {name}")
+
+
+def wait_task(task: vim.Task, timeout: float = 10.0) -> vim.TaskInfo:
+    deadline = time.monotonic() + timeout
+    while task.info.state in ("queued", "running"):
+        assert time.monotonic() < deadline, f"task {task.info.name} still {task.info.state}"
+        time.sleep(0.05)
+    return task.info
+
+
+def wait_for(predicate, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.05)
+
+
+def cookie(si: vim.ServiceInstance) -> str:
+    return si._stub.cookie.split(";", 1)[0]
+
+
+def folder_url(sim: Simulator, ds_path: str, dc_path: str) -> str:
+    datastore, rel = ds_path[1:].split("] ", 1)
+    base = sim.url.rsplit("/sdk", 1)[0]
+    return f"{base}/folder/{quote(rel)}?dcPath={quote(dc_path)}&dsName={quote(datastore)}"
+
+
+def http_open(sim: Simulator, url: str, *, cookie_value: str | None = None, data: bytes | None = None,
+              method: str = "GET") -> tuple[int, bytes]:
+    headers = {"Cookie": cookie_value} if cookie_value else {}
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    context = sim.ssl_context() if sim.transport == "https" else None
+    try:
+        with urllib.request.urlopen(request, timeout=10, context=context) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def dc_path_of(vm: vim.VirtualMachine) -> str:
+    obj = vm.parent
+    while not isinstance(obj, vim.Datacenter):
+        obj = obj.parent
+    return obj.name
+
+
+def parse_vmx(text: str) -> dict[str, str]:
+    values = {}
+    for line in text.splitlines():
+        if "=" in line and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            values[key.strip().lower()] = value.strip().strip('"')
+    return values
+
+
+def vmx_uuid(value: str) -> str:
+    hexa = value.replace(" ", "").replace("-", "")
+    return f"{hexa[:8]}-{hexa[8:12]}-{hexa[12:16]}-{hexa[16:20]}-{hexa[20:]}"
+
+
+def download_vmx(sim: Simulator, si: vim.ServiceInstance, vm: vim.VirtualMachine) -> dict[str, str]:
+    url = folder_url(sim, vm.config.files.vmPathName, dc_path_of(vm))
+    status, body = http_open(sim, url, cookie_value=cookie(si))
+    assert status == 200, body
+    return parse_vmx(body.decode())
+
+
+# -- phase 1: the harness --------------------------------------------------------
+
+
+def test_both_modes_log_in(sim: Simulator) -> None:
+    with session(sim) as si:
+        about = si.content.about
+        assert about.apiType == ("VirtualCenter" if sim.mode == "vpx" else "HostAgent")
+        assert len(all_vms(si)) >= 2
+
+
+def test_wrong_password_is_refused(sim: Simulator) -> None:
+    with pytest.raises(vim.fault.InvalidLogin):
+        login(sim, pwd=sim.password + "x")
+    with pytest.raises(vim.fault.InvalidLogin):
+        login(sim, user="someone-else")
+
+
+def test_certificate_verification_fails_without_the_ca(sim: Simulator) -> None:
+    with pytest.raises(ssl.SSLCertVerificationError):
+        login(sim, sslContext=ssl.create_default_context())
+    # ...and succeeds with verification off, as no_verify=1 does.
+    si = login(sim, sslContext=ssl._create_unverified_context())
+    Disconnect(si)
+
+
+def test_uri_and_properties(vpx_sim: Simulator, esx_sim: Simulator) -> None:
+    assert vpx_sim.uri == f"vpx://127.0.0.1:{vpx_sim.port}/DC0/DC0_C0/DC0_C0_H0"
+    assert esx_sim.uri == f"esx://127.0.0.1:{esx_sim.port}/"
+    assert esx_sim.uri_with(no_verify=1) == f"esx://127.0.0.1:{esx_sim.port}/?no_verify=1"
+    assert vpx_sim.url == f"https://127.0.0.1:{vpx_sim.port}/sdk"
+    assert (vpx_sim.username, esx_sim.username) == ("administrator", "root")
+    assert os.path.isfile(vpx_sim.ca_file)
+    for s in (vpx_sim, esx_sim):
+        assert s.password not in repr(s)
+        assert "no_verify" not in s.uri
+
+
+def test_vpx_path_names_a_real_host() -> None:
+    with Simulator("vpx", datacenters=1, folders=1, clusters=1, hosts=1, vms=1) as sim:
+        assert sim.vpx_path == "F0/DC0/F0/DC0_C0/DC0_C0_H0"
+        with session(sim) as si:
+            folder, dc, hfolder, cluster, host = sim.vpx_path.split("/")
+            found = si.content.searchIndex.FindByInventoryPath(f"{folder}/{dc}/host/{hfolder}/{cluster}/{host}")
+            assert isinstance(found, vim.HostSystem) and found.name == host
+
+
+def test_vmx_on_the_datastore_matches_the_vm(sim: Simulator) -> None:
+    with session(sim) as si:
+        for vm in all_vms(si)[:3]:
+            vmx = download_vmx(sim, si, vm)
+            cfg = vm.config
+            assert vmx["displayname"] == vm.name
+            assert int(vmx["memsize"]) == cfg.hardware.memoryMB
+            assert int(vmx["numvcpus"]) == cfg.hardware.numCPU
+            assert vmx_uuid(vmx["uuid.bios"]) == cfg.uuid
+            assert vmx["guestos"] == "other"
+            assert vmx["config.version"] == "8" and vmx["virtualhw.version"] == cfg.version.split("-")[1]
+            disk = next(d for d in cfg.hardware.device if isinstance(d, vim.vm.device.VirtualDisk))
+            assert vmx["scsi0:0.filename"] == disk.backing.fileName.rsplit("/", 1)[1]
+            nic = next(d for d in cfg.hardware.device if isinstance(d, vim.vm.device.VirtualEthernetCard))
+            assert vmx["ethernet0.generatedaddress"] == nic.macAddress
+            assert vmx["ethernet0.addresstype"] == ("vpx" if sim.mode == "vpx" else "generated")
+            if sim.mode == "esx":
+                assert vmx["ethernet0.networkname"] == nic.backing.deviceName
+            else:
+                assert vmx["ethernet0.dvs.portgroupid"] == nic.backing.port.portgroupKey
+            assert vmx["sched.cpu.shares"] == cfg.cpuAllocation.shares.level
+            # No two devices on one slot (the stock model puts the CD-ROM on scsi0:0).
+            slots = [k.rsplit(".", 1)[0] for k in vmx if k.endswith(".present") and ":" in k]
+            assert len(slots) == len(set(slots))
+
+
+def test_vmx_follows_reconfigure(esx_sim: Simulator) -> None:
+    with session(esx_sim) as si:
+        vm = all_vms(si)[0]
+        old_mem, old_cpu = vm.config.hardware.memoryMB, vm.config.hardware.numCPU
+        spec = vim.vm.ConfigSpec(memoryMB=256, numCPUs=2, annotation='note "quoted" | piped',
+                                 cpuAllocation=vim.ResourceAllocationInfo(reservation=100, limit=900))
+        try:
+            assert wait_task(vm.ReconfigVM_Task(spec)).state == "success"
+            vmx = download_vmx(esx_sim, si, vm)
+            assert (vmx["memsize"], vmx["numvcpus"]) == ("256", "2")
+            assert vmx["annotation"] == "note |22quoted|22 |7c piped"
+            assert (vmx["sched.cpu.min"], vmx["sched.cpu.max"]) == ("100", "900")
+        finally:
+            restore = vim.vm.ConfigSpec(memoryMB=old_mem, numCPUs=old_cpu, annotation="",
+                                        cpuAllocation=vim.ResourceAllocationInfo(reservation=0, limit=-1))
+            wait_task(vm.ReconfigVM_Task(restore))
+
+
+def test_folder_needs_a_session_cookie(esx_sim: Simulator) -> None:
+    with session(esx_sim) as si:
+        vm = all_vms(si)[0]
+        url = folder_url(esx_sim, vm.config.files.vmPathName, dc_path_of(vm))
+        assert http_open(esx_sim, url)[0] == 401
+        assert http_open(esx_sim, url, cookie_value="vmware_soap_session=forged")[0] == 401
+        assert http_open(esx_sim, url, cookie_value=cookie(si))[0] == 200
+
+
+def test_session_idle_timeout_expires_sessions() -> None:
+    with Simulator("esx", vms=1, session_idle_timeout=0.5) as sim:
+        si = login(sim)
+        si.CurrentTime()
+        time.sleep(1.6)
+        with pytest.raises(vim.fault.NotAuthenticated):
+            si.CurrentTime()
+
+
+def test_stop_leaves_no_files() -> None:
+    before = set(glob.glob("/tmp/govcsim-*"))
+    sim = Simulator("vpx", vms=1).start()
+    state_dir = sim.state_dir
+    assert state_dir and glob.glob(f"{state_dir}/datastores/govcsim-*")
+    pid = sim.pid
+    sim.stop()
+    assert not os.path.exists(state_dir)
+    assert set(glob.glob("/tmp/govcsim-*")) <= before
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_http_transport() -> None:
+    with Simulator("esx", vms=1, transport="http") as sim:
+        assert sim.url.startswith("http://") and sim.ca_file is None
+        assert sim.uri.endswith("/?transport=http")
+        assert sim.uri_with(no_verify=1).endswith("/?transport=http&no_verify=1")
+        with session(sim) as si:
+            assert si.content.about.apiType == "HostAgent"
+
+
+def test_start_failure_reports_the_launcher_log() -> None:
+    port = free_port_on("127.0.0.1")
+    with Simulator("esx", vms=0, port=port):
+        with pytest.raises(SimulatorError, match=r"exited with status .*launcher log"):
+            Simulator("esx", vms=0, port=port).start()
+
+
+def test_missing_toolchain_is_explained(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.setenv("ESXNB_GOPATH", str(tmp_path))
+    with pytest.raises(SimulatorError, match=r"govmomi Go source is missing.*make setup.*golang-go"):
+        _build.ensure_built()
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(_build.os, "access", lambda *_: False)
+    with pytest.raises(SimulatorError, match=r"Go toolchain is missing.*make setup"):
+        _build.ensure_built()
+
+
+def test_bad_arguments_are_refused() -> None:
+    with pytest.raises(SimulatorError, match="mode"):
+        Simulator("gsx")
+    with pytest.raises(SimulatorError, match="vms must be"):
+        Simulator("vpx", vms=-1)
+    with pytest.raises(SimulatorError, match="transport"):
+        Simulator("esx", transport="ftp")
+
+
+def test_command_line_runs_in_the_foreground() -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "esxnb.simulator", "--mode", "esx", "--vms", "1"],
+                            stdout=subprocess.PIPE, text=True)
+    lines = []
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            if "Ctrl-C" in line:
+                break
+        text = "".join(lines)
+        assert "esx://127.0.0.1:" in text and "username: root" in text and "export ESXNB_URI=" in text
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=20)
+        assert proc.returncode == 0 and "stopped" in out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+@pytest.mark.slow
+def test_ten_thousand_vms() -> None:
+    started = time.monotonic()
+    with Simulator("esx", vms=10_000) as sim:
+        ready = time.monotonic() - started
+        with session(sim) as si:
+            assert len(all_vms(si)) == 10_000
+            vm = all_vms(si)[-1]
+            assert download_vmx(sim, si, vm)["displayname"] == vm.name
+    print(f"10,000 VMs ready after {ready:.1f} s")
+
+
+# -- phase 2: the control API ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ctl_sim() -> Iterator[Simulator]:
+    """A vCenter of our own: these tests change its behaviour."""
+    with Simulator("vpx", clusters=1, hosts=2, standalone_hosts=1, vms=2, shutdown_delay=0.3) as sim:
+        yield sim
+
+
+@pytest.fixture
+def ctl(ctl_sim: Simulator) -> Iterator[tuple[Simulator, vim.ServiceInstance]]:
+    si = login(ctl_sim)
+    try:
+        yield ctl_sim, si
+    finally:
+        ctl_sim.reset()
+        Disconnect(si)
+
+
+def powered(vm: vim.VirtualMachine, state: str) -> None:
+    if vm.runtime.powerState != state:
+        task = vm.PowerOnVM_Task() if state == "poweredOn" else vm.PowerOffVM_Task()
+        assert wait_task(task).state == "success"
+
+
+def test_control_needs_the_token(ctl_sim: Simulator) -> None:
+    request = urllib.request.Request(ctl_sim.url.replace("/sdk", "/esxnb/control"), data=b'{"op":"ping"}',
+                                     method="POST", headers={"X-Esxnb-Token": "wrong"})
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, context=ctl_sim.ssl_context())
+    assert caught.value.code == 403
+    assert ctl_sim.control("ping") == {"mode": "vpx"}
+    with pytest.raises(SimulatorError, match='no VM named "nope"'):
+        ctl_sim.set_tools("nope", "toolsOk")
+    with pytest.raises(SimulatorError, match="unknown fault type"):
+        ctl_sim.inject_fault("PowerOnVM_Task", "NoSuchFault")
+
+
+def test_tools_state_follows_power(ctl) -> None:
+    sim, si = ctl
+    vm = vm_named(si, "DC0_H0_VM0")
+    powered(vm, "poweredOn")
+    assert (vm.guest.toolsStatus, vm.guest.toolsRunningStatus) == ("toolsOk", "guestToolsRunning")
+    assert vm.summary.guest.toolsStatus == "toolsOk"
+    powered(vm, "poweredOff")
+    assert vm.guest.toolsStatus == "toolsNotRunning"
+    sim.set_tools("DC0_H0_VM0", "toolsNotInstalled")
+    powered(vm, "poweredOn")
+    assert (vm.guest.toolsStatus, vm.guest.toolsRunningStatus) == ("toolsNotInstalled", "guestToolsNotRunning")
+    sim.set_tools("DC0_H0_VM0", "toolsOk")
+    assert vm.guest.toolsStatus == "toolsOk"
+
+
+def test_guest_operations_need_tools(ctl) -> None:
+    sim, si = ctl
+    vm = vm_named(si, "DC0_H0_VM1")
+    powered(vm, "poweredOn")
+    for status in ("toolsNotInstalled", "toolsNotRunning"):
+        sim.set_tools(vm.name, status)
+        with pytest.raises(vim.fault.ToolsUnavailable):
+            vm.ShutdownGuest()
+        with pytest.raises(vim.fault.ToolsUnavailable):
+            vm.RebootGuest()
+    assert vm.runtime.powerState == "poweredOn"
+
+    sim.set_tools(vm.name, "toolsOk")
+    boot = vm.runtime.bootTime
+    vm.RebootGuest()
+    wait_for(lambda: vm.runtime.bootTime > boot)
+    assert vm.runtime.powerState == "poweredOn"
+
+    vm.ShutdownGuest()
+    assert vm.runtime.powerState == "poweredOn"  # no task: it takes a moment
+    wait_for(lambda: vm.runtime.powerState == "poweredOff")
+    with pytest.raises(vim.fault.InvalidPowerState):
+        vm.ShutdownGuest()
+
+
+def test_question_blocks_power_on_until_answered(ctl) -> None:
+    sim, si = ctl
+    vm = vm_named(si, "DC0_C0_RP0_VM0")
+    powered(vm, "poweredOff")
+    sim.add_question(vm.name, "Did you move or copy it?", choices=[("1", "I moved it"), ("2", "I copied it")],
+                     default="2")
+    task = vm.PowerOnVM_Task()
+    time.sleep(0.3)
+    assert task.info.state == "running" and task.info.cancelable
+    question = vm.runtime.question
+    assert question.text == "Did you move or copy it?"
+    assert [(c.key, c.label) for c in question.choice.choiceInfo] == [("1", "I moved it"), ("2", "I copied it")]
+    assert question.choice.defaultIndex == 1
+    with pytest.raises(vmodl.fault.InvalidArgument):
+        vm.AnswerVM(question.id, "9")
+    vm.AnswerVM(question.id, "2")
+    assert wait_task(task).state == "success"
+    assert vm.runtime.question is None and vm.runtime.powerState == "poweredOn"
+    # Only the next power-on asks.
+    powered(vm, "poweredOff")
+    powered(vm, "poweredOn")
+
+
+def test_cancelling_a_question_task(ctl) -> None:
+    sim, si = ctl
+    vm = vm_named(si, "DC0_C0_RP0_VM1")
+    powered(vm, "poweredOff")
+    sim.add_question(vm.name, "Continue?")
+    task = vm.PowerOnVM_Task()
+    wait_for(lambda: vm.runtime.question is not None)
+    task.CancelTask()
+    info = wait_task(task)
+    assert info.state == "error" and isinstance(info.error, vmodl.fault.RequestCanceled)
+    assert vm.runtime.question is None and vm.runtime.powerState == "poweredOff"
+    with pytest.raises(vim.fault.InvalidState):
+        task.CancelTask()
+
+
+def test_slow_task_reports_progress(ctl) -> None:
+    sim, si = ctl
+    vm = vm_named(si, "DC0_H0_VM0")
+    powered(vm, "poweredOn")
+    sim.set_task_behaviour("PowerOffVM_Task", duration=1.0, steps=4)
+    task = vm.PowerOffVM_Task()
+    seen = set()
+    while task.info.state in ("queued", "running"):
+        seen.add(task.info.progress)
+        time.sleep(0.05)
+    assert task.info.state == "success" and vm.runtime.powerState == "poweredOff"
+    assert {25, 50, 75} & seen and len(seen) >= 3
+    assert task.info.descriptionId == "VirtualMachine.powerOff"
+    assert task.info.reason.userName == sim.username
+
+
+def test_injected_faults_and_delays(ctl) -> None:
+    sim, si = ctl
+    vm = vm_named(si, "DC0_H0_VM1")
+    powered(vm, "poweredOff")
+    sim.inject_fault("PowerOnVM_Task", "InvalidState", "host in maintenance", count=1)
+    with pytest.raises(vim.fault.InvalidState) as caught:
+        vm.PowerOnVM_Task()
+    assert "host in maintenance" in caught.value.msg
+    powered(vm, "poweredOn")  # count=1: used up
+
+    sim.inject_fault("PowerOffVM_Task", "NoDiskSpace", "datastore full", task=True)
+    for _ in range(2):
+        info = wait_task(vm.PowerOffVM_Task())
+        assert info.state == "error" and isinstance(info.error, vim.fault.NoDiskSpace)
+        assert info.error.msg == "datastore full"
+    sim.clear_faults()
+    powered(vm, "poweredOff")
+
+    sim.set_delay("CurrentTime", 0.4)
+    started = time.monotonic()
+    si.CurrentTime()
+    assert time.monotonic() - started >= 0.4
+    sim.clear_faults()
+    started = time.monotonic()
+    si.CurrentTime()
+    assert time.monotonic() - started < 0.4
+
+
+def test_relocate_updates_host_and_pool_lists(ctl) -> None:
+    sim, si = ctl
+    vm = vm_named(si, "DC0_C0_RP0_VM0")
+    source = vm.runtime.host
+    target = next(h for h in source.parent.host if h != source)
+    assert wait_task(vm.RelocateVM_Task(vim.vm.RelocateSpec(host=target))).state == "success"
+    assert vm.runtime.host == target
+    assert vm in target.vm and vm not in source.vm
+    standalone = next(h for h in all_hosts(si) if h.name == "DC0_H0")
+    spec = vim.vm.RelocateSpec(host=standalone, pool=standalone.parent.resourcePool)
+    old_pool = vm.resourcePool
+    assert wait_task(vm.RelocateVM_Task(spec)).state == "success"
+    assert vm in standalone.vm and vm not in target.vm
+    assert vm in standalone.parent.resourcePool.vm and vm not in old_pool.vm
+
+
+def all_hosts(si: vim.ServiceInstance) -> list[vim.HostSystem]:
+    content = si.RetrieveContent()
+    view = content.viewManager.CreateContainerView(content.rootFolder, [vim.HostSystem], True)
+    try:
+        return list(view.view)
+    finally:
+        view.Destroy()
+
+
+REGISTERED_VMX = """\
+.encoding = "UTF-8"
+config.version = "8"
+virtualHW.version = "14"
+displayName = "registered-1"
+guestOS = "rhel7-64"
+memsize = "512"
+numvcpus = "2"
+uuid.bios = "42 1a 61 77 5a a9 ab b7-59 24 fc 37 6c 18 a1 b4"
+annotation = "first line|0Asecond |22line|22"
+scsi0.present = "TRUE"
+scsi0.virtualDev = "lsilogic"
+scsi0:0.present = "TRUE"
+scsi0:0.fileName = "registered-1.vmdk"
+ethernet0.present = "TRUE"
+ethernet0.networkName = "VM Network"
+ethernet0.addressType = "generated"
+ethernet0.generatedAddress = "00:0c:29:11:22:33"
+custom.key = "kept"
+"""
+
+
+def test_register_vm_reads_the_vmx(esx_sim: Simulator) -> None:
+    with session(esx_sim) as si:
+        dc = si.content.rootFolder.childEntity[0]
+        url = folder_url(esx_sim, "[LocalDS_0] registered-1/registered-1.vmx", dc.name)
+        status, _ = http_open(esx_sim, url, cookie_value=cookie(si), data=REGISTERED_VMX.encode(), method="PUT")
+        assert status in (200, 201)
+        host = all_hosts(si)[0]
+        task = dc.vmFolder.RegisterVM_Task(path="[LocalDS_0] registered-1/registered-1.vmx", asTemplate=False,
+                                           pool=host.parent.resourcePool, host=host)
+        info = wait_task(task)
+        assert info.state == "success", info.error
+        vm = info.result
+        try:
+            assert vm.name == "registered-1"
+            assert (vm.config.hardware.memoryMB, vm.config.hardware.numCPU) == (512, 2)
+            assert vm.config.guestId == "rhel7_64Guest"
+            assert vm.config.uuid == "421a6177-5aa9-abb7-5924-fc376c18a1b4"
+            assert vm.config.annotation == 'first line\nsecond "line"'
+            assert vm.config.version == "vmx-14"
+            # The file stays the client's own...
+            assert http_open(esx_sim, url, cookie_value=cookie(si))[1].decode() == REGISTERED_VMX
+            # ...and a reconfiguration changes only what it changed.
+            assert wait_task(vm.ReconfigVM_Task(vim.vm.ConfigSpec(memoryMB=1024))).state == "success"
+            text = http_open(esx_sim, url, cookie_value=cookie(si))[1].decode()
+            assert text == REGISTERED_VMX.replace('memsize = "512"', 'memsize = "1024"')
+        finally:
+            vm.UnregisterVM()
+
+
+def test_vcenter_managing_an_esx_host() -> None:
+    vc_ip, esx_ip = "127.0.0.3", "127.0.0.2"
+    port = free_port_on(vc_ip, esx_ip)
+    with Simulator("vpx", listen=vc_ip, port=port, clusters=1, hosts=1, standalone_hosts=0, vms=3) as vc:
+        with Simulator("esx", listen=esx_ip, managed_by=vc, host_name="DC0_C0_H0") as esx:
+            assert (esx.port, esx.host, vc.host) == (port, esx_ip, vc_ip)
+            with session(esx) as si:
+                host = all_hosts(si)[0]
+                assert host.summary.managementServerIp == vc_ip
+                assert host.name == "DC0_C0_H0"
+                esx_vms = {vm.name: (vm.config.uuid, vm.config.hardware.memoryMB, vm.config.hardware.numCPU)
+                           for vm in all_vms(si)}
+            with session(vc) as vsi:
+                found = vsi.content.searchIndex.FindByIp(ip=esx_ip, vmSearch=False)
+                assert found is not None and found.name == "DC0_C0_H0"
+                vc_vms = {vm.name: (vm.config.uuid, vm.config.hardware.memoryMB, vm.config.hardware.numCPU)
+                          for vm in found.vm}
+            assert esx_vms == vc_vms and len(esx_vms) == 3

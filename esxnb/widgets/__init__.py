@@ -1,0 +1,28 @@
+"""ipywidgets forms over the esxnb API, one module each.
+
+``ConnectForm`` (-> ``form.connection``), ``ConvertForm`` (VMX <-> domain XML),
+``MigrateForm`` (move a domain through vCenter) and ``DomainBrowser`` (domains table,
+lifecycle buttons, scheduler editor). Every form displays itself: ``form = ConnectForm(); form``.
+The other forms accept a Connection or a ConnectForm (and follow its connection).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from .browser import DomainBrowser
+    from .connect import ConnectForm
+    from .convert import ConvertForm
+    from .migrate import MigrateForm
+
+_EXPORTS = {
+    "ConnectForm": ".connect",
+    "ConvertForm": ".convert",
+    "DomainBrowser": ".browser",
+    "MigrateForm": ".migrate",
+}
+__all__ = ["ConnectForm", "ConvertForm", "DomainBrowser", "MigrateForm"]
+__getattr__ = lazy_exports(__name__, _EXPORTS)

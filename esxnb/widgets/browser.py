@@ -1,0 +1,531 @@
+"""``DomainBrowser``: the domains table, lifecycle buttons for the selection, and a scheduler editor."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import ipywidgets as widgets
+
+from .. import errors
+from ._common import (
+    BackgroundRunner,
+    StatusArea,
+    TaskProgress,
+    cancel_running_tasks,
+    connection_of,
+    error_text,
+    observe_connection,
+    run_with_cancel,
+)
+
+__all__ = ["DomainBrowser", "ACTIONS", "DESTRUCTIVE"]
+
+# (Domain method, button label, icon)
+ACTIONS = (
+    ("start", "Start", "play"),
+    ("shutdown", "Shutdown", "power-off"),
+    ("reboot", "Reboot", "refresh"),
+    ("suspend", "Suspend", "pause"),
+    ("resume", "Resume", "play-circle"),
+    ("reset", "Reset", "undo"),
+    ("destroy", "Destroy", "stop"),
+    ("undefine", "Undefine", "trash"),
+)
+# Actions that lose guest state or the domain itself: asked twice.
+DESTRUCTIVE = frozenset({"destroy", "reset", "shutdown", "undefine"})
+TABLE_COLUMNS = ("name", "state", "host", "vcpus", "memory_mib", "guest_os", "datastore", "tools_status")
+SHARE_LEVELS = ("low", "normal", "high")
+KEEP = "keep"
+
+
+class DomainBrowser(widgets.VBox):
+    """Browse domains, run lifecycle actions on the selected ones, edit their CPU scheduler.
+
+    ``connection`` is a Connection or a ConnectForm. State for scripts and tests:
+    ``form.domains`` (the DataFrame), ``form.visible`` (after filtering), ``form.selected``,
+    ``form.outcomes`` (``{name: "ok" | error text}`` of the last action),
+    ``form.scheduler_preview`` / ``form.scheduler_outcome`` (DataFrames).
+    """
+
+    def __init__(
+        self, connection: Any = None, *, max_rows: int = 200, task_timeout: float | None = None
+    ) -> None:
+        self._source = connection
+        self.max_rows = max_rows
+        self.task_timeout = task_timeout
+        self.domains: Any = None
+        self.visible: Any = None
+        self.outcomes: dict[str, str] = {}
+        self.scheduler_preview: Any = None
+        self.scheduler_outcome: Any = None
+        self._pending: tuple[str, tuple[str, ...]] | None = None  # (action, uuids) awaiting confirmation
+        self._names: dict[str, str] = {}  # uuid -> name of the listed domains
+        self._edited: Any = None  # the scheduler frame behind the current preview
+        self._runner = BackgroundRunner()
+
+        self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
+        self.filter = widgets.Text(
+            description="Filter", placeholder="name, host, guest OS...", continuous_update=True
+        )
+        self.state_filter = widgets.Dropdown(
+            description="State",
+            options=[("any", ""), ("running", "running"), ("paused", "paused"), ("shut off", "shut off")],
+        )
+        self.table = widgets.HTML(layout=widgets.Layout(max_height="22em", overflow="auto"))
+        self.selection = widgets.SelectMultiple(
+            description="Selected", rows=8, layout=widgets.Layout(width="40em")
+        )
+        self.action_buttons = {
+            action: widgets.Button(
+                description=label,
+                icon=icon,
+                button_style="danger" if action in DESTRUCTIVE else "",
+                layout=widgets.Layout(width="auto"),
+            )
+            for action, label, icon in ACTIONS
+        }
+        self.confirm_text = widgets.HTML()
+        self.confirm_button = widgets.Button(description="Confirm", button_style="danger")
+        self.abort_button = widgets.Button(description="Keep them")
+        self.confirm_box = widgets.HBox(
+            [self.confirm_text, self.confirm_button, self.abort_button], layout=widgets.Layout(display="none")
+        )
+        self.cancel_button = widgets.Button(description="Cancel", icon="ban", disabled=True)
+        self.tasks = widgets.VBox()
+        self.status = StatusArea()
+
+        self.reservation = widgets.Text(description="Reservation", placeholder=KEEP + " (MHz)")
+        self.limit = widgets.Text(description="Limit", placeholder=KEEP + " (MHz, -1 = unlimited)")
+        self.shares_level = widgets.Dropdown(
+            description="Shares", options=[KEEP, *SHARE_LEVELS, "custom"], value=KEEP
+        )
+        self.shares_value = widgets.IntText(
+            description="Custom", value=1000, layout=widgets.Layout(display="none")
+        )
+        self.preview_button = widgets.Button(description="Preview", icon="eye")
+        self.apply_button = widgets.Button(
+            description="Apply", button_style="warning", icon="check", disabled=True
+        )
+        self.scheduler_status = StatusArea()
+        self.scheduler_view = widgets.HTML()
+
+        self.refresh_button.on_click(lambda _b: self.refresh())
+        self.filter.observe(lambda _c: self._render(), names="value")
+        self.state_filter.observe(lambda _c: self._render(), names="value")
+        self.selection.observe(self._on_select, names="value")
+        for action, button in self.action_buttons.items():
+            button.on_click(lambda _b, action=action: self.request(action))
+        self.confirm_button.on_click(lambda _b: self.confirm())
+        self.abort_button.on_click(lambda _b: self._hide_confirmation("nothing done"))
+        self.cancel_button.on_click(lambda _b: self.cancel())
+        self.shares_level.observe(self._on_level, names="value")
+        for field in (self.reservation, self.limit, self.shares_level, self.shares_value):
+            field.observe(lambda _c: self._scheduler_edited(), names="value")
+        self.preview_button.on_click(lambda _b: self.preview_scheduler())
+        self.apply_button.on_click(lambda _b: self.apply_scheduler())
+
+        scheduler = widgets.VBox(
+            [
+                widgets.HTML("<b>CPU scheduler of the selected domains</b> (empty = keep)"),
+                widgets.HBox([self.reservation, self.limit]),
+                widgets.HBox([self.shares_level, self.shares_value]),
+                widgets.HBox([self.preview_button, self.apply_button]),
+                self.scheduler_status,
+                self.scheduler_view,
+            ],
+            layout=widgets.Layout(border="1px solid #ddd", padding="4px"),
+        )
+        super().__init__(
+            [
+                widgets.HBox([self.refresh_button, self.filter, self.state_filter]),
+                self.table,
+                self.selection,
+                widgets.HBox(
+                    [*self.action_buttons.values(), self.cancel_button],
+                    layout=widgets.Layout(flex_flow="row wrap"),
+                ),
+                self.confirm_box,
+                self.status,
+                self.tasks,
+                scheduler,
+            ]
+        )
+        self.add_class("esxnb-domain-browser")
+        self.status.info("waiting for a connection" if self.connection is None else "")
+        observe_connection(connection, lambda _conn: self.refresh())
+
+    @property
+    def connection(self) -> Any:
+        return connection_of(self._source)
+
+    @property
+    def selected(self) -> tuple[str, ...]:
+        """Names of the selected domains."""
+        return tuple(self._names.get(uuid, uuid) for uuid in self.selection.value)
+
+    @property
+    def selected_uuids(self) -> tuple[str, ...]:
+        """BIOS UUIDs of the selected domains (what actions use: names need not be unique)."""
+        return tuple(self.selection.value)
+
+    # -- table ---------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Read the domains from the server again."""
+        connection = self.connection
+        if connection is None:
+            self.status.error("no connection yet: connect first")
+            return
+        try:
+            self.domains = connection.domains()
+        except errors.EsxnbError as exc:
+            self.status.error(f"cannot list the domains: {error_text(exc)}")
+            return
+        self._render()
+
+    def _render(self) -> None:
+        df = self.domains
+        if df is None:
+            return
+        mask = None
+        needle = self.filter.value.strip().lower()
+        if needle:
+            columns = [
+                c
+                for c in ("name", "host", "guest_os", "datastore", "uuid", "cluster", "folder")
+                if c in df.columns
+            ]
+            text = (
+                df[columns]
+                .astype(str)
+                .apply(lambda column: column.str.lower().str.contains(needle, regex=False))
+            )
+            mask = text.any(axis=1)
+        if self.state_filter.value:
+            state_mask = df["state"].astype(str) == self.state_filter.value
+            mask = state_mask if mask is None else mask & state_mask
+        visible = df[mask] if mask is not None else df
+        self.visible = visible
+        shown = visible[[c for c in TABLE_COLUMNS if c in visible.columns]].head(self.max_rows)
+        more = (
+            f"<div style='color:#555'>showing {self.max_rows} of {len(visible)} domains: filter to narrow</div>"
+            if len(visible) > self.max_rows
+            else ""
+        )
+        self.table.value = shown.to_html(index=False, classes="dataframe esxnb-domains", border=0) + more
+        self._names = dict(zip(df["uuid"].astype(str), df["name"].astype(str), strict=True))
+        labels = [
+            (f"{row.name} · {row.state} · {row.host}", str(row.uuid))
+            for row in visible[["name", "state", "host", "uuid"]].head(self.max_rows).itertuples(index=False)
+        ]
+        offered = {value for _label, value in labels}
+        keep = tuple(uuid for uuid in self.selection.value if uuid in offered)
+        self.selection.options = labels
+        self.selection.value = keep
+        if not self._runner.busy:
+            self.status.info(f"{len(visible)} of {len(df)} domains")
+
+    def select(self, *names: str) -> None:
+        """Select domains by name or BIOS UUID (what clicking in the list does)."""
+        offered = [value for _label, value in self.selection.options]
+        chosen: list[str] = []
+        for wanted in names:
+            found = [uuid for uuid in offered if wanted in (uuid, self._names.get(uuid))]
+            if not found:
+                raise errors.NotFoundError(f"domain {wanted!r} is not in the list (check the filter)")
+            chosen.extend(uuid for uuid in found if uuid not in chosen)
+        self.selection.value = tuple(chosen)
+
+    def _on_select(self, change: dict) -> None:
+        self.scheduler_preview = None
+        self.apply_button.disabled = True
+        self.scheduler_view.value = ""
+        if len(change["new"]) == 1:
+            self._fill_scheduler(change["new"][0])
+
+    # -- lifecycle ------------------------------------------------------------------
+    def request(self, action: str) -> None:
+        """What an action button does: destructive actions wait for :meth:`confirm`."""
+        names, uuids = self.selected, self.selected_uuids
+        if not uuids:
+            self.status.error(f"select one or more domains to {action}")
+            return
+        if self._runner.busy:
+            self.status.error("an action is still running: wait for it or cancel it")
+            return
+        if action in DESTRUCTIVE:
+            self._pending = (action, uuids)
+            what = {
+                "destroy": "power off at once (unsaved guest data is lost)",
+                "reset": "hard-reset",
+                "shutdown": "shut down the guest OS of",
+                "undefine": "unregister (files stay on the datastore)",
+            }[action]
+            self.confirm_text.value = (
+                f"<b style='color:#b42318'>Really {html.escape(what)} {len(names)} domain(s)?</b> "
+                f"{html.escape(', '.join(names))}"
+            )
+            self.confirm_box.layout.display = None
+            self.status.info(f"confirm to {action} {', '.join(names)}")
+            return
+        self._run(action, uuids)
+
+    def confirm(self) -> None:
+        if self._pending is None:
+            return
+        action, uuids = self._pending
+        self._hide_confirmation(None)
+        self._run(action, uuids)
+
+    def _hide_confirmation(self, message: str | None) -> None:
+        self._pending = None
+        self.confirm_box.layout.display = "none"
+        self.confirm_text.value = ""
+        if message:
+            self.status.info(message)
+
+    def cancel(self) -> None:
+        """Stop after the current domain; the running server task is cancelled when it can be."""
+        self._runner.cancel()
+        self.cancel_button.disabled = True
+        self.status.busy("cancelling ...")
+
+    def _run(self, action: str, uuids: tuple[str, ...]) -> None:
+        connection = self.connection
+        if connection is None:
+            self.status.error("no connection yet: connect first")
+            return
+        names = {uuid: self._names.get(uuid, uuid) for uuid in uuids}
+        rows = {uuid: TaskProgress(f"{action} {names[uuid]}") for uuid in uuids}
+        self.tasks.children = tuple(rows.values())
+        self.outcomes = {}
+        runner = self._runner
+
+        def job() -> dict[str, str]:
+            for uuid in uuids:
+                row, name = rows[uuid], names[uuid]
+                if runner.cancel_event.is_set():
+                    row.finish(False, "not started (cancelled)")
+                    self.outcomes[name] = "cancelled"
+                    continue
+                try:
+                    domain = connection.domain(uuid)
+                    run_with_cancel(
+                        lambda: _call(getattr(domain, action), row, self.task_timeout),
+                        runner.cancel_event,
+                        lambda: cancel_running_tasks(connection.content, domain.vm),
+                    )
+                except errors.EsxnbError as exc:
+                    row.finish(False, error_text(exc))
+                    self.outcomes[name] = error_text(exc)
+                else:
+                    row.finish(True, "done")
+                    self.outcomes[name] = "ok"
+            return self.outcomes
+
+        def done(outcomes: dict[str, str]) -> None:
+            failed = {n: o for n, o in outcomes.items() if o != "ok"}
+            if failed:
+                self.status.error(
+                    f"{action}: {len(outcomes) - len(failed)} ok, {len(failed)} not done",
+                    detail="; ".join(f"{n}: {o}" for n, o in failed.items()),
+                )
+            else:
+                self.status.ok(f"{action}: done for {', '.join(outcomes)}")
+
+        def finally_() -> None:
+            self.cancel_button.disabled = True
+            self._set_buttons(True)
+            self._refresh_keep_status()
+
+        self._set_buttons(False)
+        self.cancel_button.disabled = False
+        self.status.busy(f"{action}: {', '.join(names.values())} ...")
+        runner.start(
+            job, on_done=done, on_error=lambda exc: self.status.error(error_text(exc)), on_finally=finally_
+        )
+
+    def _refresh_keep_status(self) -> None:
+        """Re-read the domains after an action, keeping the action's outcome in the status line."""
+        kind, text, value = self.status.kind, self.status.text, self.status.value
+        connection = self.connection
+        try:
+            self.domains = connection.domains()
+        except errors.EsxnbError as exc:
+            self.status.error(f"cannot list the domains: {error_text(exc)}")
+            return
+        self._render()
+        if kind in ("ok", "error"):
+            self.status.kind, self.status.text, self.status.value = kind, text, value
+
+    def _set_buttons(self, enabled: bool) -> None:
+        for button in (*self.action_buttons.values(), self.apply_button, self.refresh_button):
+            button.disabled = not enabled
+        if enabled:
+            self.apply_button.disabled = self.scheduler_preview is None
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for a running action; True when none runs any more."""
+        return self._runner.wait(timeout)
+
+    # -- scheduler --------------------------------------------------------------------
+    def _on_level(self, change: dict) -> None:
+        self.shares_value.layout.display = None if change["new"] == "custom" else "none"
+
+    def _fill_scheduler(self, uuid: str) -> None:
+        connection = self.connection
+        if connection is None:
+            return
+        try:
+            current = connection.scheduler()
+        except errors.EsxnbError as exc:
+            self.scheduler_status.error(f"cannot read the scheduler settings: {error_text(exc)}")
+            return
+        rows = current[current["uuid"] == uuid]
+        if rows.empty:
+            return
+        row = rows.iloc[0]
+        self.reservation.value = str(int(row["reservation_mhz"]))
+        self.limit.value = str(int(row["limit_mhz"]))
+        level = str(row["shares_level"])
+        self.shares_level.value = level if level in (*SHARE_LEVELS, "custom") else KEEP
+        if level == "custom":
+            self.shares_value.value = int(row["shares"])
+        self.scheduler_preview = None
+        self.apply_button.disabled = True
+        self.scheduler_status.info(f"current settings of {row['name']}")
+
+    def _scheduler_edited(self) -> None:
+        """Live validation of the typed values (the full check runs again on Preview)."""
+        self.scheduler_preview = None
+        self.apply_button.disabled = True
+        from ..scheduler import EDITABLE_COLUMNS, validate
+
+        try:
+            edits = self._edits(require=False)
+            if not edits:
+                self.scheduler_status.clear()
+                return
+            validate(**{EDITABLE_COLUMNS[column]: value for column, value in edits.items()})
+        except errors.ValidationError as exc:
+            self.scheduler_status.error(str(exc))
+            return
+        self.scheduler_status.info("values look valid: press Preview")
+
+    def _edits(self, *, require: bool = True) -> dict[str, int]:
+        """The fields to change, as the scheduler DataFrame's columns; ValidationError on bad input."""
+        changes: dict[str, int] = {}
+        for column, box, label in (
+            ("reservation_mhz", self.reservation, "reservation"),
+            ("limit_mhz", self.limit, "limit"),
+        ):
+            text = box.value.strip()
+            if not text or text == KEEP:
+                continue
+            try:
+                changes[column] = int(text)
+            except ValueError:
+                raise errors.ValidationError(f"{label} must be a whole number of MHz, not {text!r}") from None
+        level = self.shares_level.value
+        if level in SHARE_LEVELS:
+            changes["shares_value"] = -1 - SHARE_LEVELS.index(level)  # libvirt: -1 low, -2 normal, -3 high
+        elif level == "custom":
+            changes["shares_value"] = int(self.shares_value.value)
+        if not changes and require:
+            raise errors.ValidationError("nothing to change: fill in a reservation, a limit or shares")
+        return changes
+
+    def _edited_frame(self) -> Any:
+        connection = self.connection
+        if connection is None:
+            raise errors.ValidationError("no connection yet: connect first")
+        uuids = self.selected_uuids
+        if not uuids:
+            raise errors.ValidationError("select the domains whose scheduler settings you want to change")
+        changes = self._edits()
+        edited = connection.scheduler()
+        rows = edited["uuid"].isin(uuids)
+        for column, value in changes.items():
+            edited.loc[rows, column] = value
+        return edited
+
+    def preview_scheduler(self) -> Any:
+        """Validate and show what would change (``apply_scheduler(dry_run=True)``)."""
+        self.scheduler_preview = None
+        self.apply_button.disabled = True
+        try:
+            edited = self._edited_frame()
+            preview = self.connection.apply_scheduler(edited, dry_run=True)
+        except errors.EsxnbError as exc:
+            self.scheduler_status.error(error_text(exc))
+            self.scheduler_view.value = ""
+            return None
+        self.scheduler_preview = preview
+        self._edited = edited
+        if len(preview) == 0:
+            self.scheduler_status.info("no change: the values are already set")
+            self.scheduler_view.value = ""
+            return preview
+        self.scheduler_view.value = preview.to_html(
+            index=False, classes="dataframe esxnb-scheduler-preview", border=0
+        )
+        self.scheduler_status.info(f"{len(preview)} change(s) to apply; press Apply")
+        self.apply_button.disabled = self._runner.busy
+        return preview
+
+    def apply_scheduler(self) -> bool:
+        """Apply the previewed changes in the background; the outcome per domain lands in
+        ``form.scheduler_outcome`` (see :meth:`wait`). False when nothing was started."""
+        if self.scheduler_preview is None:
+            self.scheduler_status.error("preview the changes first")
+            return False
+        connection, edited = self.connection, self._edited
+
+        def done(outcome: Any) -> None:
+            self.scheduler_outcome = outcome
+            changed = outcome[outcome["status"].astype(str) != "unchanged"]
+            self.scheduler_view.value = changed.drop(columns=["uuid"], errors="ignore").to_html(
+                index=False, classes="dataframe esxnb-scheduler-outcome", border=0
+            )
+            failed = int((changed["status"].astype(str) == "error").sum())
+            if failed:
+                self.scheduler_status.error(
+                    f"{failed} of {len(changed)} domain(s) not changed: see the table"
+                )
+            else:
+                self.scheduler_status.ok(
+                    f"applied to {len(changed)} domain(s): {', '.join(changed['domain'])}"
+                )
+
+        def finally_() -> None:
+            self._set_buttons(True)
+            self._refresh_keep_status()
+
+        started = self._runner.start(
+            lambda: connection.apply_scheduler(edited, dry_run=False),
+            on_done=done,
+            on_error=lambda exc: self.scheduler_status.error(error_text(exc)),
+            on_finally=finally_,
+        )
+        if started:
+            self.scheduler_preview = None
+            self._set_buttons(False)
+            self.scheduler_status.busy("applying ...")
+        else:
+            self.scheduler_status.error("an action is still running: wait for it or cancel it")
+        return started
+
+
+def _call(method: Any, progress: TaskProgress, timeout: float | None) -> Any:
+    """Call a Domain lifecycle method with the progress callback and timeout it accepts."""
+    import inspect
+
+    accepted = inspect.signature(method).parameters
+    kwargs: dict[str, Any] = {}
+    if "progress" in accepted:
+        kwargs["progress"] = progress
+    else:
+        progress(None, "running ...")
+    if timeout is not None and "timeout" in accepted:
+        kwargs["timeout"] = timeout
+    return method(**kwargs)

@@ -301,15 +301,7 @@ def test_dumpxml_through_a_datacenter_wide_connection(sim: Simulator, conn: Conn
         cleanup(conn, "esxnb-wide")
 
 
-def test_dumpxml_of_the_servers_own_domains(
-    request: pytest.FixtureRequest, sim: Simulator, conn: Connection
-) -> None:
-    if sim.mode == "vpx":
-        # The launcher writes distributed-switch NICs without ethernet0.dvs.portId, which
-        # libvirt's VMX parser (and esxnb.vmx) require: report, don't hide.
-        request.applymarker(
-            pytest.mark.xfail(reason="simulator VMX lacks ethernetN.dvs.portId for dvs NICs", strict=True)
-        )
+def test_dumpxml_of_the_servers_own_domains(sim: Simulator, conn: Connection) -> None:
     info = sim.vms()[0]
     root = etree.fromstring(conn.domain(info["name"]).dumpxml().encode())
     assert root.findtext("name") == info["name"]

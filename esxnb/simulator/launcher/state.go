@@ -25,11 +25,11 @@ type state struct {
 	token string
 
 	mu       sync.Mutex
-	dsDirs   map[string]string                           // datastore name -> local directory
-	userVMX  map[types.ManagedObjectReference]bool       // .vmx came from a client (registered)
-	toolsSet map[types.ManagedObjectReference]string     // tools mode per VM (default opts.toolsDefault)
-	rules    *rules                                      // faults, delays, task behaviours, questions
-	tasks    map[string]*asyncTask                       // launcher-driven tasks by moref value
+	dsDirs   map[string]string                              // datastore name -> local directory
+	userVMX  map[types.ManagedObjectReference]bool          // .vmx came from a client (registered)
+	toolsSet map[types.ManagedObjectReference]string        // tools mode per VM (default opts.toolsDefault)
+	rules    *rules                                         // faults, delays, task behaviours, questions
+	tasks    map[string]*asyncTask                          // launcher-driven tasks by moref value
 	asked    map[types.ManagedObjectReference]*openQuestion // open question per VM
 }
 
@@ -258,8 +258,8 @@ func (st *state) sessionValid(r *http.Request) bool {
 // beforeStock runs before a VM-changing method reaches the stock handler.
 type beforeInfo struct {
 	rendered string // .vmx rendering of a client-provided VM before the call
-	hostOf map[types.ManagedObjectReference]types.ManagedObjectReference
-	poolOf map[types.ManagedObjectReference]types.ManagedObjectReference
+	hostOf   map[types.ManagedObjectReference]types.ManagedObjectReference
+	poolOf   map[types.ManagedObjectReference]types.ManagedObjectReference
 }
 
 func (st *state) beforeStock(call *soapCall) *beforeInfo {

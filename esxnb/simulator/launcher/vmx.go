@@ -320,9 +320,13 @@ func renderVMX(vm *simulator.VirtualMachine, mode string) string {
 			v.set(p+".networkName", vmxEscape(b.DeviceName))
 		case *types.VirtualEthernetCardDistributedVirtualPortBackingInfo:
 			v.set(p+".dvs.switchId", vmwareUUID(b.Port.SwitchUuid))
-			if b.Port.PortKey != "" {
-				v.set(p+".dvs.portId", b.Port.PortKey)
+			// A real vCenter always binds the NIC to a numbered port and libvirt requires
+			// dvs.portId; the stock model leaves the key empty, so the device key stands in.
+			portKey := b.Port.PortKey
+			if portKey == "" {
+				portKey = strconv.Itoa(int(e.Key))
 			}
+			v.set(p+".dvs.portId", portKey)
 			v.set(p+".dvs.portgroupId", b.Port.PortgroupKey)
 			v.set(p+".dvs.connectionId", strconv.Itoa(int(b.Port.ConnectionCookie)))
 		}

@@ -31,5 +31,18 @@ _EXPORTS = {
     "domxml_to_native": ".vmx",
     "inventory": ".inventory",
 }
-__all__ = sorted([*_EXPORTS, "EsxnbError", "Proxy", "URI", "errors", "parse_uri"])
+__all__ = [
+    "Connection",
+    "CredentialRequest",
+    "Credentials",
+    "EsxnbError",
+    "Proxy",
+    "URI",
+    "connect",
+    "domxml_from_native",
+    "domxml_to_native",
+    "errors",
+    "inventory",
+    "parse_uri",
+]
 __getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -14,7 +14,9 @@ __all__ = ["retrieve", "children"]
 PC = vmodl.query.PropertyCollector
 
 
-def retrieve(content: Any, objects: Iterable[Any], properties: Sequence[str], *, page_size: int = 1000) -> dict:
+def retrieve(
+    content: Any, objects: Iterable[Any], properties: Sequence[str], *, page_size: int = 1000
+) -> dict:
     """``{obj: {path: value}}`` for the given objects (all of one or several types)."""
     objects = list(objects)
     if not objects:

@@ -48,7 +48,10 @@ def _kind(obj: Any) -> str:
 def _listing(found: dict) -> str:
     if not found:
         return "nothing"
-    return ", ".join(f"{props.get('name')} ({_kind(obj)})" for obj, props in sorted(found.items(), key=lambda i: str(i[1].get("name"))))
+    return ", ".join(
+        f"{props.get('name')} ({_kind(obj)})"
+        for obj, props in sorted(found.items(), key=lambda i: str(i[1].get("name")))
+    )
 
 
 def _child(found: dict, name: str, kinds: tuple[type, ...]) -> Any | None:
@@ -68,7 +71,9 @@ def resolve_path(content: Any, path_items: tuple[str, ...], *, require_host: boo
     items = list(path_items)
     if not items:
         if require_host:
-            raise errors.URIError("a vpx:// path has to specify the datacenter and compute resource, e.g. vpx://vcenter/dc1/host1")
+            raise errors.URIError(
+                "a vpx:// path has to specify the datacenter and compute resource, e.g. vpx://vcenter/dc1/host1"
+            )
         return Location()
     root = content.rootFolder
     walked: list[str] = []
@@ -145,7 +150,9 @@ def resolve_single_host(content: Any) -> Location:
         raise errors.NotFoundError("the host shows no datacenter in its inventory")
     datacenter = datacenters[0]
     with translate("cannot read the host inventory"):
-        computes = [obj for obj in children(content, datacenter.hostFolder) if isinstance(obj, vim.ComputeResource)]
+        computes = [
+            obj for obj in children(content, datacenter.hostFolder) if isinstance(obj, vim.ComputeResource)
+        ]
         if not computes:
             raise errors.NotFoundError("the host shows no compute resource in its inventory")
         compute = computes[0]

@@ -38,7 +38,9 @@ def make_ssl_context(no_verify: bool, ca_file: str | None = None) -> ssl.SSLCont
         raise errors.CertificateError(f"cannot load the CA bundle {ca_file!r}: {exc}") from None
 
 
-def _find_api_version(transport: str, host: str, port: int, context: ssl.SSLContext | None, proxy: dict) -> str:
+def _find_api_version(
+    transport: str, host: str, port: int, context: ssl.SSLContext | None, proxy: dict
+) -> str:
     """The newest API version both pyvmomi and the server speak (from /sdk/vimServiceVersions.xml).
 
     pyvmomi's SmartStubAdapter does this too, but breaks for plain http (it puts its negative
@@ -46,8 +48,15 @@ def _find_api_version(transport: str, host: str, port: int, context: ssl.SSLCont
     """
     find = getattr(_pyvim_connect, "__FindSupportedVersion")
     version = find(
-        transport, host, port, "/sdk", _pyvim_connect.GetServiceVersions("vim25"), context,
-        proxy.get("httpProxyHost"), proxy.get("httpProxyPort", 80), None,
+        transport,
+        host,
+        port,
+        "/sdk",
+        _pyvim_connect.GetServiceVersions("vim25"),
+        context,
+        proxy.get("httpProxyHost"),
+        proxy.get("httpProxyPort", 80),
+        None,
     )
     if version is None:
         raise errors.ConnectionFailedError(
@@ -77,7 +86,11 @@ class _ReloginStub(StubAdapterBase):
     def InvokeMethod(self, mo: Any, info: Any, args: Any) -> Any:  # noqa: N802 - pyvmomi's name
         cookie_before = self.soapStub.cookie
         status, obj = self.soapStub.InvokeMethod(mo, info, args, self)
-        if status != 200 and isinstance(obj, vim.fault.NotAuthenticated) and info.name not in ("Login", "Logout"):
+        if (
+            status != 200
+            and isinstance(obj, vim.fault.NotAuthenticated)
+            and info.name not in ("Login", "Logout")
+        ):
             with self._lock:
                 if self.soapStub.cookie == cookie_before:  # another thread may have logged in already
                     self._relogin()

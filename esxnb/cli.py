@@ -32,7 +32,9 @@ def _datastores(pairs: Sequence[str]) -> dict[str, str] | None:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key or not value:
-            raise EsxnbError(f"--datastore expects VOLUME=NAME (e.g. 498076b2-02796c1a-ef5b-000ae484a6a3=local-storage), got {pair!r}")
+            raise EsxnbError(
+                f"--datastore expects VOLUME=NAME (e.g. 498076b2-02796c1a-ef5b-000ae484a6a3=local-storage), got {pair!r}"
+            )
         mapping[key] = value
     return mapping or None
 
@@ -58,7 +60,10 @@ def _from_native(args: argparse.Namespace) -> None:
         return
     from .vmx import domxml_from_native
 
-    print(domxml_from_native(data, vmx_path=args.vmx_path, datacenter_path=args.datacenter_path, **options), end="")
+    print(
+        domxml_from_native(data, vmx_path=args.vmx_path, datacenter_path=args.datacenter_path, **options),
+        end="",
+    )
 
 
 def _to_native(args: argparse.Namespace) -> None:
@@ -88,17 +93,25 @@ def _migrate(args: argparse.Namespace) -> None:
     def progress(percent: int, message: str) -> None:
         print(f"\r{percent:3d}% {message}", end="", file=sys.stderr, flush=True)
 
-    result = migrate_command(args.domain, args.source, args.destination, ca_file=args.ca_file, progress=progress)
+    result = migrate_command(
+        args.domain, args.source, args.destination, ca_file=args.ca_file, progress=progress
+    )
     print(file=sys.stderr)
-    print(f"Domain {result.domain} migrated from {result.source_host} to {result.destination_host} in {result.duration_s:.1f} s")
+    print(
+        f"Domain {result.domain} migrated from {result.source_host} to {result.destination_host} in {result.duration_s:.1f} s"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="esxnb", description="Manage VMware ESX/ESXi, GSX and vCenter like libvirt's ESX driver.")
+    parser = argparse.ArgumentParser(
+        prog="esxnb", description="Manage VMware ESX/ESXi, GSX and vCenter like libvirt's ESX driver."
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def with_connection(sub: argparse.ArgumentParser, required: bool) -> None:
-        sub.add_argument("-c", "--connect", metavar="URI", required=required, help="esx://, gsx:// or vpx:// URI")
+        sub.add_argument(
+            "-c", "--connect", metavar="URI", required=required, help="esx://, gsx:// or vpx:// URI"
+        )
         sub.add_argument("--ca-file", help="CA bundle to verify the server's certificate with")
 
     sub = commands.add_parser("domxml-from-native", help="convert a VMX file to libvirt domain XML")
@@ -106,15 +119,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("file", metavar="FILE", help="VMX file ('-' for stdin)")
     sub.add_argument("--vmx-path", help="the VMX file's own datastore path, e.g. '[datastore1] vm/vm.vmx'")
     sub.add_argument("--datacenter-path", help="emit <vmware:datacenterpath> (offline)")
-    sub.add_argument("--datastore", action="append", default=[], metavar="VOLUME=NAME", help="datastore name for a volume")
+    sub.add_argument(
+        "--datastore", action="append", default=[], metavar="VOLUME=NAME", help="datastore name for a volume"
+    )
     with_connection(sub, required=False)
     sub.set_defaults(run=_from_native)
 
     sub = commands.add_parser("domxml-to-native", help="convert libvirt domain XML to a VMX file")
     sub.add_argument("format", metavar="FORMAT", help=FORMAT)
     sub.add_argument("file", metavar="FILE", help="domain XML file ('-' for stdin)")
-    sub.add_argument("--virtual-hw-version", type=int, help="virtualHW.version (default 4 offline, the server's online)")
-    sub.add_argument("--datastore", action="append", default=[], metavar="VOLUME=NAME", help="datastore name for a volume")
+    sub.add_argument(
+        "--virtual-hw-version", type=int, help="virtualHW.version (default 4 offline, the server's online)"
+    )
+    sub.add_argument(
+        "--datastore", action="append", default=[], metavar="VOLUME=NAME", help="datastore name for a volume"
+    )
     with_connection(sub, required=False)
     sub.set_defaults(run=_to_native)
 
@@ -137,7 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim_main.add_arguments(sub)
     sub.set_defaults(run=sim_main.run)
 
-    sub = commands.add_parser("lab", help="start JupyterLab on the example notebooks (with a simulator unless ESXNB_URI is set)")
+    sub = commands.add_parser(
+        "lab", help="start JupyterLab on the example notebooks (with a simulator unless ESXNB_URI is set)"
+    )
     lab.add_arguments(sub)
     sub.set_defaults(run=lab.run)
     return parser

@@ -34,7 +34,9 @@ class Connection(InventoryMixin, OperationsMixin, MigrationMixin, ConversionMixi
     managing vCenter for ``esx://...?vcenter=``, else None).
     """
 
-    def __init__(self, uri: URI, session: Session, location: Location, *, vcenter: Connection | None = None) -> None:
+    def __init__(
+        self, uri: URI, session: Session, location: Location, *, vcenter: Connection | None = None
+    ) -> None:
         self.uri = uri
         self.session = session
         self.location = location
@@ -81,7 +83,12 @@ class Connection(InventoryMixin, OperationsMixin, MigrationMixin, ConversionMixi
     @property
     def scope(self) -> Any:
         """The inventory object that bounds this connection: its host, datacenter or root folder."""
-        return self.location.host or self.location.compute_resource or self.location.datacenter or self.content.rootFolder
+        return (
+            self.location.host
+            or self.location.compute_resource
+            or self.location.datacenter
+            or self.content.rootFolder
+        )
 
     def require_host(self, operation: str) -> Any:
         """The bound host, or an error telling how to name one in the URI."""
@@ -174,11 +181,15 @@ def connect(
             location = resolve_path(session.content, uri.path_items, require_host=False)
             return Connection(uri, session, location)
         if uri.path_items:
-            log.warning("ignoring the path %r of a %s:// URI (only vpx:// URIs have paths)", uri.path, uri.scheme)
+            log.warning(
+                "ignoring the path %r of a %s:// URI (only vpx:// URIs have paths)", uri.path, uri.scheme
+            )
         location = resolve_single_host(session.content)
         vcenter = None
         if uri.vcenter is not None:
-            vcenter = _connect_vcenter(uri, session, location, vcenter_auth if vcenter_auth is not None else auth, ca_file, timeout)
+            vcenter = _connect_vcenter(
+                uri, session, location, vcenter_auth if vcenter_auth is not None else auth, ca_file, timeout
+            )
         return Connection(uri, session, location, vcenter=vcenter)
     except BaseException:
         session.logout()
@@ -186,14 +197,19 @@ def connect(
 
 
 def _connect_vcenter(
-    uri: URI, session: Session, location: Location, auth: AuthSource, ca_file: str | None, timeout: float | None
+    uri: URI,
+    session: Session,
+    location: Location,
+    auth: AuthSource,
+    ca_file: str | None,
+    timeout: float | None,
 ) -> Connection:
     """The vCenter managing this host, reached at the same port and transport as the host."""
     from ._collect import retrieve
 
-    managed_by = retrieve(session.content, [location.host], ["summary.managementServerIp"])[location.host].get(
-        "summary.managementServerIp"
-    )
+    managed_by = retrieve(session.content, [location.host], ["summary.managementServerIp"])[
+        location.host
+    ].get("summary.managementServerIp")
     if uri.vcenter == "*":
         if not managed_by:
             raise errors.ConnectionFailedError(

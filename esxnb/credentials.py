@@ -126,7 +126,11 @@ def _normalise(result: object, request: CredentialRequest, origin: str) -> Crede
         return None
     if isinstance(result, Credentials):
         return result
-    if isinstance(result, tuple) and len(result) == 2 and all(isinstance(v, (str, type(None))) for v in result):
+    if (
+        isinstance(result, tuple)
+        and len(result) == 2
+        and all(isinstance(v, (str, type(None))) for v in result)
+    ):
         username, password = result
         if password is None:
             raise CredentialError(f"{origin} gave no password for {request.challenge}")

@@ -99,7 +99,11 @@ class URI:
 
     def __str__(self) -> str:
         user = f"{quote(self.username, safe='')}@" if self.username else ""
-        port = f":{self.port}" if self.port_given or self.port != default_port(self.scheme, self.transport) else ""
+        port = (
+            f":{self.port}"
+            if self.port_given or self.port != default_port(self.scheme, self.transport)
+            else ""
+        )
         path = "/".join(item for item in self.path.split("/") if item)
         params = []
         if self.transport != "https":
@@ -126,14 +130,17 @@ def parse_uri(text: str) -> URI:
         raise URIError(f"URI must be a string, not {type(text).__name__}")
     text = text.strip()
     if "://" not in text:
-        raise URIError(f"{text!r} is not a URI: expected type://[username@]hostname[:port]/[path][?parameters]")
+        raise URIError(
+            f"{text!r} is not a URI: expected type://[username@]hostname[:port]/[path][?parameters]"
+        )
     raw_scheme = text.split("://", 1)[0].lower()
     if "+" in raw_scheme:
         base, _, transport = raw_scheme.partition("+")
         if base in SCHEMES:
             rest = text.split("://", 1)[1]
             raise UnsupportedTransportError(
-                f"{raw_scheme}:// is not supported: " + _CLIENT_SIDE_ONLY.format(scheme=raw_scheme, base=base, rest=rest)
+                f"{raw_scheme}:// is not supported: "
+                + _CLIENT_SIDE_ONLY.format(scheme=raw_scheme, base=base, rest=rest)
             )
     if raw_scheme not in SCHEMES:
         raise URIError(f"unknown URI scheme {raw_scheme!r}: expected one of esx://, gsx://, vpx://")
@@ -183,7 +190,9 @@ def _parse_parameters(query: str) -> dict:
         key = name.lower()
         if key == "transport":
             if value not in TRANSPORTS:
-                raise URIError(f"query parameter 'transport' has unexpected value {value!r} (should be http|https)")
+                raise URIError(
+                    f"query parameter 'transport' has unexpected value {value!r} (should be http|https)"
+                )
             values[key] = value
         elif key == "vcenter":
             if not value:
@@ -225,9 +234,13 @@ def _parse_proxy(value: str) -> Proxy:
         hostname, colon, port_text = rest.partition(":")
         port_text = port_text if colon else None
     if not hostname or "/" in hostname:
-        raise URIError(f"query parameter 'proxy' doesn't contain a hostname: {value!r} (expected [type://]hostname[:port])")
+        raise URIError(
+            f"query parameter 'proxy' doesn't contain a hostname: {value!r} (expected [type://]hostname[:port])"
+        )
     if port_text is not None:
         if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
-            raise URIError(f"query parameter 'proxy' has unexpected port value {port_text!r} (should be [1..65535])")
+            raise URIError(
+                f"query parameter 'proxy' has unexpected port value {port_text!r} (should be [1..65535])"
+            )
         port = int(port_text)
     return Proxy(type=proxy_type, hostname=hostname, port=port)

@@ -37,12 +37,18 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_from_native_offline_with_datastore_mapping(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_from_native_offline_with_datastore_mapping(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     vmx = tmp_path / "demo.vmx"
     vmx.write_text(SPEC_VMX)
     code, out, err = run(
-        capsys, "domxml-from-native", "vmware-vmx", str(vmx),
-        "--datastore", "498076b2-02796c1a-ef5b-000ae484a6a3=local-storage",
+        capsys,
+        "domxml-from-native",
+        "vmware-vmx",
+        str(vmx),
+        "--datastore",
+        "498076b2-02796c1a-ef5b-000ae484a6a3=local-storage",
     )
     assert code == 0, err
     assert "<source file='[local-storage] Fedora11/Fedora11.vmdk'/>" in out
@@ -54,7 +60,9 @@ def test_to_native_offline_then_back(tmp_path: Path, capsys: pytest.CaptureFixtu
     vmx.write_text(SPEC_VMX)
     _, xml, _ = run(capsys, "domxml-from-native", "vmware-vmx", str(vmx))
     (tmp_path / "demo.xml").write_text(xml)
-    code, out, err = run(capsys, "domxml-to-native", "vmware-vmx", str(tmp_path / "demo.xml"), "--virtual-hw-version", "7")
+    code, out, err = run(
+        capsys, "domxml-to-native", "vmware-vmx", str(tmp_path / "demo.xml"), "--virtual-hw-version", "7"
+    )
     assert code == 0, err
     assert 'virtualHW.version = "7"' in out
     assert 'displayName = "Fedora11"' in out
@@ -75,7 +83,9 @@ def test_errors_are_one_line_and_exit_1(tmp_path: Path, capsys: pytest.CaptureFi
 
 
 @pytest.mark.simulator
-def test_online_commands(esx_sim: Simulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_online_commands(
+    esx_sim: Simulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("ESXNB_USERNAME", esx_sim.username)
     monkeypatch.setenv("ESXNB_PASSWORD", esx_sim.password)
     monkeypatch.setenv("LIBVIRT_AUTH_FILE", str(tmp_path / "none.conf"))
@@ -96,7 +106,9 @@ def test_online_commands(esx_sim: Simulator, capsys: pytest.CaptureFixture[str],
 
 
 def test_python_dash_m_entry_point() -> None:
-    result = subprocess.run([sys.executable, "-m", "esxnb", "--help"], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "esxnb", "--help"], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0
     for command in ("domxml-from-native", "domxml-to-native", "migrate", "sim", "lab", "domains"):
         assert command in result.stdout

@@ -102,7 +102,9 @@ def _base(sim: Simulator) -> str:
 
 
 def test_vpx_cluster_path(vpx_sim: Simulator) -> None:
-    with esxnb.connect(f"{_base(vpx_sim)}/DC0/DC0_C0/DC0_C0_H1", auth=creds(vpx_sim), ca_file=vpx_sim.ca_file) as conn:
+    with esxnb.connect(
+        f"{_base(vpx_sim)}/DC0/DC0_C0/DC0_C0_H1", auth=creds(vpx_sim), ca_file=vpx_sim.ca_file
+    ) as conn:
         assert conn.host.name == "DC0_C0_H1"
         assert isinstance(conn.compute_resource, vim.ClusterComputeResource)
         assert conn.datacenter_path == "DC0"
@@ -154,7 +156,9 @@ def test_vpx_path_through_folders(folder_sim: Simulator) -> None:
             items.append(host.name)
     finally:
         content.close()
-    with esxnb.connect(_base(folder_sim) + "/" + "/".join(items), auth=creds(folder_sim), ca_file=folder_sim.ca_file) as conn:
+    with esxnb.connect(
+        _base(folder_sim) + "/" + "/".join(items), auth=creds(folder_sim), ca_file=folder_sim.ca_file
+    ) as conn:
         assert conn.host.name == host.name
         assert conn.datacenter_path == f"{folder.name}/{datacenter.name}"
 
@@ -200,7 +204,9 @@ def test_session_expiry_relogs_in_when_credentials_can_be_asked_again() -> None:
 
 def test_vcenter_star_and_named(vpx_sim: Simulator) -> None:
     # the ESX host and its vCenter on the same port of two loopback addresses, as libvirt expects
-    with Simulator("vpx", listen="127.0.0.3", port=free_port_on("127.0.0.2", "127.0.0.3"), hosts=2, vms=1) as vc:
+    with Simulator(
+        "vpx", listen="127.0.0.3", port=free_port_on("127.0.0.2", "127.0.0.3"), hosts=2, vms=1
+    ) as vc:
         with Simulator("esx", listen="127.0.0.2", managed_by=vc, host_name="DC0_C0_H1") as esx:
             seen = []
 
@@ -274,7 +280,11 @@ def test_http_proxy_is_used(esx_sim: Simulator) -> None:
     proxy = _ConnectProxy()
     proxy.start()
     try:
-        with esxnb.connect(esx_sim.uri_with(proxy=f"http://127.0.0.1:{proxy.port}"), auth=creds(esx_sim), ca_file=esx_sim.ca_file) as conn:
+        with esxnb.connect(
+            esx_sim.uri_with(proxy=f"http://127.0.0.1:{proxy.port}"),
+            auth=creds(esx_sim),
+            ca_file=esx_sim.ca_file,
+        ) as conn:
             assert conn.host.name
         assert proxy.tunnels >= 1
     finally:
@@ -283,4 +293,6 @@ def test_http_proxy_is_used(esx_sim: Simulator) -> None:
 
 def test_socks_proxy_is_refused_clearly(esx_sim: Simulator) -> None:
     with pytest.raises(errors.ProxyError, match="not supported yet"):
-        esxnb.connect(esx_sim.uri_with(proxy="socks://127.0.0.1:1080"), auth=creds(esx_sim), ca_file=esx_sim.ca_file)
+        esxnb.connect(
+            esx_sim.uri_with(proxy="socks://127.0.0.1:1080"), auth=creds(esx_sim), ca_file=esx_sim.ca_file
+        )

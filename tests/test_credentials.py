@@ -39,7 +39,12 @@ def auth_conf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def req(host: str, scheme: str = "esx", username: str | None = None) -> CredentialRequest:
-    return CredentialRequest(challenge=host, scheme=scheme, default_username="root" if scheme != "vpx" else "administrator", username=username)
+    return CredentialRequest(
+        challenge=host,
+        scheme=scheme,
+        default_username="root" if scheme != "vpx" else "administrator",
+        username=username,
+    )
 
 
 def test_callback_gets_host_name_as_challenge() -> None:
@@ -79,7 +84,9 @@ def test_explicit_pair() -> None:
 
 def test_auth_conf_sections(auth_conf: Path) -> None:
     assert lookup_auth_conf(req("esx1.example.com")) == Credentials("root", "host-secret")
-    assert lookup_auth_conf(req("vc.example.com", "vpx")) == Credentials("administrator@vsphere.local", "vc-secret")
+    assert lookup_auth_conf(req("vc.example.com", "vpx")) == Credentials(
+        "administrator@vsphere.local", "vc-secret"
+    )
     # auth-esx-default answers any esx host
     assert lookup_auth_conf(req("other.example.com")) == Credentials("root", "host-secret")
     assert request_credentials(req("esx1.example.com")) == Credentials("root", "host-secret")

@@ -9,15 +9,27 @@ from esxnb.errors import UnsupportedTransportError, URIError
 
 # (uri, expected fields) - the spec's own examples first.
 VALID = [
-    ("vpx://example-vcenter.com/dc1/srv1", dict(scheme="vpx", hostname="example-vcenter.com", port=443, path_items=("dc1", "srv1"))),
-    ("esx://example-esx.com", dict(scheme="esx", hostname="example-esx.com", port=443, transport="https", path_items=())),
+    (
+        "vpx://example-vcenter.com/dc1/srv1",
+        dict(scheme="vpx", hostname="example-vcenter.com", port=443, path_items=("dc1", "srv1")),
+    ),
+    (
+        "esx://example-esx.com",
+        dict(scheme="esx", hostname="example-esx.com", port=443, transport="https", path_items=()),
+    ),
     ("gsx://example-gsx.com", dict(scheme="gsx", port=8333, transport="https")),
     ("esx://example-esx.com/?transport=http", dict(port=80, transport="http")),
     ("gsx://example-gsx.com/?transport=http", dict(port=8222, transport="http")),
     ("vpx://example-vcenter.com/?transport=http", dict(port=80)),
     ("esx://example-esx.com/?no_verify=1", dict(no_verify=True, auto_answer=False)),
-    ("vpx://example-vcenter.com/dc1/cluster1/example-esx.com", dict(path_items=("dc1", "cluster1", "example-esx.com"))),
-    ("vpx://example-vcenter.com/folder1/dc1/folder2/example-esx.com", dict(path_items=("folder1", "dc1", "folder2", "example-esx.com"))),
+    (
+        "vpx://example-vcenter.com/dc1/cluster1/example-esx.com",
+        dict(path_items=("dc1", "cluster1", "example-esx.com")),
+    ),
+    (
+        "vpx://example-vcenter.com/folder1/dc1/folder2/example-esx.com",
+        dict(path_items=("folder1", "dc1", "folder2", "example-esx.com")),
+    ),
     (
         "esx://example.com/?no_verify=1&auto_answer=1&proxy=socks://example-proxy.com:23456",
         dict(no_verify=True, auto_answer=True, proxy=Proxy("socks5", "example-proxy.com", 23456)),
@@ -30,7 +42,10 @@ VALID = [
     # user names, case-insensitive parameter names and schemes
     ("esx://root@example.com/", dict(username="root")),
     ("vpx://administrator%40vsphere.local@vc/dc1/h1", dict(username="administrator@vsphere.local")),
-    ("ESX://example.com/?No_Verify=1&TRANSPORT=http", dict(scheme="esx", no_verify=True, transport="http", port=80)),
+    (
+        "ESX://example.com/?No_Verify=1&TRANSPORT=http",
+        dict(scheme="esx", no_verify=True, transport="http", port=80),
+    ),
     ("esx://example.com/?auto_answer=0", dict(auto_answer=False)),
     # proxy forms: default type http, default port 1080
     ("esx://h/?proxy=proxy.example.com", dict(proxy=Proxy("http", "proxy.example.com", 1080))),

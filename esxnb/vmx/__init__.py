@@ -26,5 +26,13 @@ _EXPORTS = {
     "format_vmx": "._vmxfile",
     "parse_vmx": "._vmxfile",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "DatastoreResolver",
+    "OfflineDatastores",
+    "VMXFile",
+    "domxml_from_native",
+    "domxml_to_native",
+    "format_vmx",
+    "parse_vmx",
+]
 __getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -1,0 +1,365 @@
+"""The example notebooks and runbooks run headless, and binder/ sets up a working simulator.
+
+Every notebook is executed with nbclient against a fresh simulator handed over through
+``ESXNB_*`` variables (as ``esxnb lab`` and Binder do), and its outputs are checked for the
+simulator's password. The quickstart also runs with no ``ESXNB_URI`` (it then starts its own
+simulator). The runbooks run through the ``papermill`` command with ``-p`` parameters.
+
+The binder test runs ``binder/postBuild`` with ``ESXNB_SKIP_PIP_INSTALL=1`` (esxnb is already
+installed in this virtualenv, so pip is skipped) and a temporary HOME, with ``ESXNB_CACHE``
+pointing at the existing build cache so the simulator is not rebuilt; then ``binder/start``
+with a command that connects to the simulator it started in the background.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from esxnb.labenv import simulator_environment
+from esxnb.simulator import Simulator, ensure_built
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS_DIR = ROOT / "notebooks"
+BINDER = ROOT / "binder"
+NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
+RUNBOOKS = [path for path in NOTEBOOKS if path.name.startswith("runbook-")]
+BIN = Path(sys.executable).parent
+
+pytestmark = pytest.mark.notebooks
+
+
+def _ids(paths: list[Path]) -> list[str]:
+    return [path.stem for path in paths]
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without any ESXNB_* server, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ESXNB_") and k != "LIBVIRT_AUTH_FILE"}
+    if "ESXNB_CACHE" in os.environ:
+        env["ESXNB_CACHE"] = os.environ["ESXNB_CACHE"]
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env.update(extra)
+    return env
+
+
+def _sim_env(sim: Simulator) -> dict[str, str]:
+    """What ``esxnb lab`` hands to Jupyter for ``sim`` (URI of its busiest host, credentials, CA)."""
+    return simulator_environment(sim)
+
+
+def _execute(path: Path, env: dict[str, str], cwd: Path) -> nbformat.NotebookNode:
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb, timeout=120, startup_timeout=60, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
+    )
+    client.execute(env=env)
+    return nb
+
+
+def _outputs_text(nb: nbformat.NotebookNode) -> str:
+    return json.dumps([cell.get("outputs", []) for cell in nb.cells]) + json.dumps(nb.metadata)
+
+
+def _errors(nb: nbformat.NotebookNode) -> list[str]:
+    return [
+        f"{out.get('ename')}: {out.get('evalue')}"
+        for cell in nb.cells
+        for out in cell.get("outputs", [])
+        if out.get("output_type") == "error"
+    ]
+
+
+# -- what is committed -----------------------------------------------------------
+
+
+def test_the_expected_notebooks_exist() -> None:
+    names = {path.name for path in NOTEBOOKS}
+    for expected in [
+        "01-quickstart.ipynb",
+        "02-connecting.ipynb",
+        "03-exploring-domains.ipynb",
+        "04-converting-configs.ipynb",
+        "05-lifecycle-and-scheduler.ipynb",
+        "06-migration.ipynb",
+        "runbook-evacuate-host.ipynb",
+        "runbook-audit-scheduler.ipynb",
+    ]:
+        assert expected in names
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_committed_without_outputs(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"cell {index} of {path.name} has outputs"
+            assert cell.execution_count is None, f"cell {index} of {path.name} has an execution count"
+    assert "widgets" not in nb.metadata, f"{path.name} carries saved widget state"
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_starts_with_an_intro(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    first = nb.cells[0]
+    assert first.cell_type == "markdown"
+    lines = [line for line in first.source.splitlines() if line.strip()]
+    assert lines[0].startswith("# "), f"{path.name}: the intro should open with a title"
+    assert len(" ".join(lines[1:]).split()) >= 25, f"{path.name}: the intro should say what it teaches"
+
+
+@pytest.mark.parametrize("path", RUNBOOKS, ids=_ids(RUNBOOKS))
+def test_runbooks_have_a_parameters_cell(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    tagged = [cell for cell in nb.cells if "parameters" in cell.metadata.get("tags", [])]
+    assert len(tagged) == 1 and tagged[0].cell_type == "code"
+    assert re.search(r"^uri\s*=", tagged[0].source, re.M), "a runbook takes the server as parameter 'uri'"
+
+
+# -- executing them ----------------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_sim() -> Iterator[Simulator]:
+    """A small vCenter per notebook: notebooks change state (power, scheduler, migrations)."""
+    with Simulator("vpx", hosts=2, standalone_hosts=1, vms=2) as sim:
+        yield sim
+
+
+@pytest.mark.simulator
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_notebook_runs_against_esxnb_uri(path: Path, fresh_sim: Simulator, tmp_path: Path) -> None:
+    nb = _execute(path, _clean_env(**_sim_env(fresh_sim)), tmp_path)
+    assert not _errors(nb)
+    executed = [cell for cell in nb.cells if cell.cell_type == "code"]
+    assert all(cell.execution_count for cell in executed), "every code cell ran"
+    assert fresh_sim.password not in _outputs_text(nb), "the password leaked into the outputs"
+
+
+@pytest.mark.simulator
+def test_quickstart_starts_its_own_simulator(tmp_path: Path) -> None:
+    nb = _execute(NOTEBOOKS_DIR / "01-quickstart.ipynb", _clean_env(), tmp_path)
+    text = _outputs_text(nb)
+    assert "from a local simulator" in text
+    assert re.search(r"vpx://127\.0\.0\.1:\d+/DC0/", text), "it connected to its own vCenter simulator"
+    assert "running" in text, "it listed domains"
+
+
+@pytest.mark.simulator
+def test_exploring_sets_the_scene_on_its_own_simulator(tmp_path: Path) -> None:
+    text = _outputs_text(_execute(NOTEBOOKS_DIR / "03-exploring-domains.ipynb", _clean_env(), tmp_path))
+    for state in ("running", "paused", "shut off"):
+        assert state in text
+    assert "image/png" in text, "it drew its plots"
+
+
+@pytest.mark.simulator
+def test_lifecycle_shows_tools_and_questions_on_its_own_simulator(tmp_path: Path) -> None:
+    text = _outputs_text(_execute(NOTEBOOKS_DIR / "05-lifecycle-and-scheduler.ipynb", _clean_env(), tmp_path))
+    assert "ToolsNotAvailableError" in text
+    assert "QuestionError" in text and "I copied it" in text
+    assert re.search(r"\b50% running", text), "power-on progress was shown step by step"
+
+
+def _papermill(path: Path, out: Path, env: dict[str, str], *params: tuple[str, str]) -> subprocess.CompletedProcess:
+    """The documented command line, run from the repository root."""
+    command = [str(BIN / "papermill"), str(path.relative_to(ROOT)), str(out), "--no-progress-bar", "-k", "python3"]
+    for name, value in params:
+        command += ["-p", name, value]
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.mark.simulator
+def test_evacuate_runbook_dry_run_moves_nothing(tmp_path: Path) -> None:
+    report = tmp_path / "plan.csv"
+    result = _papermill(
+        NOTEBOOKS_DIR / "runbook-evacuate-host.ipynb", tmp_path / "out.ipynb", _clean_env(), ("report_path", str(report))
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = _read_csv(report)
+    assert rows, "the plan lists the domains on the host"
+    assert {row["outcome"] for row in rows} == {"planned (dry run)"}
+    assert all(row["destination"] and row["destination"] != row["source"] for row in rows)
+
+
+@pytest.mark.simulator
+def test_evacuate_runbook_empties_the_host(fresh_sim: Simulator, tmp_path: Path) -> None:
+    import esxnb
+
+    env = _sim_env(fresh_sim)
+    auth = (fresh_sim.username, fresh_sim.password)
+    with esxnb.connect(env["ESXNB_URI"], auth=auth, ca_file=fresh_sim.ca_file) as conn:
+        before = set(conn.domains()["name"])
+        host = conn.location.host_name
+    assert before, "the host to evacuate has domains"
+    report = tmp_path / "outcome.csv"
+    result = _papermill(
+        NOTEBOOKS_DIR / "runbook-evacuate-host.ipynb",
+        tmp_path / "out.ipynb",
+        _clean_env(**env),
+        ("dry_run", "False"),
+        ("report_path", str(report)),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = _read_csv(report)
+    assert {row["domain"] for row in rows} == before
+    assert {row["outcome"] for row in rows} == {"migrated"}
+    with esxnb.connect(env["ESXNB_URI"], auth=auth, ca_file=fresh_sim.ca_file) as conn:
+        assert conn.domains().empty, f"{host} still has domains"
+    dc_uri = esxnb.parse_uri(fresh_sim.uri).replace(path="/DC0")
+    with esxnb.connect(dc_uri, auth=auth, ca_file=fresh_sim.ca_file) as dc:
+        where = dc.domains().set_index("name")["host"]
+    for row in rows:
+        assert where[row["domain"]] == row["destination"], "the server agrees with the report"
+    assert fresh_sim.password not in (tmp_path / "out.ipynb").read_text()
+
+
+@pytest.mark.simulator
+def test_audit_runbook_reports_violations(tmp_path: Path) -> None:
+    report = tmp_path / "violations.csv"
+    result = _papermill(
+        NOTEBOOKS_DIR / "runbook-audit-scheduler.ipynb",
+        tmp_path / "out.ipynb",
+        _clean_env(),
+        ("max_reservation_mhz", "100"),
+        ("report_path", str(report)),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = _read_csv(report)
+    rules = {row["rule"] for row in rows}
+    assert "reservation above maximum" in rules
+    for row in rows:
+        if row["rule"] == "reservation above maximum":
+            assert int(row["value"]) > 100
+
+
+@pytest.mark.simulator
+def test_audit_runbook_fails_on_violation_when_asked(tmp_path: Path) -> None:
+    result = _papermill(
+        NOTEBOOKS_DIR / "runbook-audit-scheduler.ipynb",
+        tmp_path / "out.ipynb",
+        _clean_env(),
+        ("max_reservation_mhz", "100"),
+        ("fail_on_violation", "True"),
+    )
+    assert result.returncode != 0
+    assert "PolicyViolation" in result.stderr + (tmp_path / "out.ipynb").read_text()
+
+
+@pytest.mark.simulator
+def test_audit_runbook_passes_a_clean_estate(fresh_sim: Simulator, tmp_path: Path) -> None:
+    report = tmp_path / "violations.csv"
+    result = _papermill(
+        NOTEBOOKS_DIR / "runbook-audit-scheduler.ipynb",
+        tmp_path / "out.ipynb",
+        _clean_env(**_sim_env(fresh_sim)),
+        ("fail_on_violation", "True"),
+        ("report_path", str(report)),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert _read_csv(report) == []
+
+
+# -- binder ------------------------------------------------------------------------
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex((host, port)) == 0
+
+
+_CHECK = """
+import os, sys
+from pathlib import Path
+from esxnb.labenv import open_lab
+lab = open_lab()
+with lab.connect() as conn:
+    print("URI", os.environ["ESXNB_URI"])
+    print("PRODUCT", conn.info()["product"])
+    print("DOMAINS", len(conn.domains()))
+Path(sys.argv[1]).write_text(os.environ["ESXNB_PASSWORD"])
+"""
+
+
+@pytest.mark.simulator
+def test_binder_postbuild_and_start(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    cache = os.environ.get("ESXNB_CACHE") or str(Path.home() / ".cache" / "esxnb")
+    ensure_built()  # so postBuild finds the launcher in the cache instead of compiling it
+    env = _clean_env(HOME=str(home), ESXNB_CACHE=cache, ESXNB_SKIP_PIP_INSTALL="1", TMPDIR=str(tmp_path))
+    env.pop("JUPYTERLAB_SETTINGS_DIR", None)
+
+    build = subprocess.run([str(BINDER / "postBuild")], env=env, capture_output=True, text=True, timeout=600)
+    assert build.returncode == 0, build.stdout + build.stderr
+    assert "skipping pip install" in build.stdout
+    settings = home / ".jupyter/lab/user-settings/@jupyterlab/apputils-extension/notification.jupyterlab-settings"
+    assert json.loads(settings.read_text()) == {"checkForUpdates": False, "fetchNews": "false"}
+
+    secret_file = tmp_path / "seen-password"
+    start = subprocess.run(
+        [str(BINDER / "start"), sys.executable, "-c", _CHECK, str(secret_file)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert start.returncode == 0, start.stdout + start.stderr
+    found = dict(line.split(" ", 1) for line in start.stdout.splitlines() if " " in line)
+    assert found["URI"].startswith("vpx://127.0.0.1:")
+    assert "vCenter" in found["PRODUCT"]
+    assert int(found["DOMAINS"]) >= 1
+    password = secret_file.read_text()
+    assert password and password not in start.stdout + start.stderr
+
+    # The env file with the password is gone; the log does not hold it.
+    lab_dirs = list(tmp_path.glob("esxnb-lab.*"))
+    assert len(lab_dirs) == 1
+    assert not (lab_dirs[0] / "lab.env").exists()
+    assert password not in (lab_dirs[0] / "simulator.log").read_text()
+
+    # The background simulator stops by itself once the process it served has exited.
+    port = int(found["URI"].split(":")[2].split("/")[0])
+    deadline = time.monotonic() + 20
+    while _port_open("127.0.0.1", port) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _port_open("127.0.0.1", port), "the binder simulator outlived Jupyter"
+
+
+def test_binder_files_are_consistent() -> None:
+    assert os.access(BINDER / "postBuild", os.X_OK) and os.access(BINDER / "start", os.X_OK)
+    start = (BINDER / "start").read_text()
+    assert start.rstrip().endswith('exec "$@"'), "repo2docker's start must hand over to Jupyter"
+    assert "set -e" in (BINDER / "postBuild").read_text()
+    apt = (BINDER / "apt.txt").read_text().split()
+    assert {"golang-go", "golang-github-vmware-govmomi-dev"} <= set(apt)
+    requirements = [
+        re.split(r"[<>=!~\[ ]", line, maxsplit=1)[0].lower()
+        for line in (BINDER / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    for package in ["pyvmomi", "pandas", "lxml", "ipywidgets", "jupyterlab", "matplotlib", "papermill"]:
+        assert package in requirements
+    assert (BINDER / "runtime.txt").read_text().strip() == "python-3.11"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import logging
 import re
+import threading
 import time
 import uuid as uuid_module
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from pyVmomi import vim, vmodl
 from . import errors
 from ._collect import retrieve
 from ._faults import translate
-from .tasks import prepare_vm_for_task, wait_for_task
+from .tasks import TaskCancelledError, prepare_vm_for_task, raise_if_cancelled, wait_for_task
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -39,6 +40,9 @@ Progress = Callable[[int, str], None]
 # vSphere power states in libvirt's words.
 STATE_WORDS = {"poweredOn": "running", "suspended": "paused", "poweredOff": "shut off"}
 DEFAULT_SHUTDOWN_TIMEOUT = 300.0
+# Longest single wait for a power-state change; 1 s when a cancel_event must be noticed.
+_MAX_WAIT_S = 10
+_CANCEL_POLL_S = 1
 
 _ESCAPED = re.compile(r"%(25|2[fF]|5[cC])")
 
@@ -177,7 +181,9 @@ class Domain:
     """A handle on one VM: ``name``, ``uuid`` (BIOS), ``vm`` (pyVmomi VirtualMachine), ``connection``.
 
     Every operation reads the VM's current state from the server first; nothing is cached
-    but the identity.
+    but the identity. The long operations take ``progress(percent, message)``, ``timeout``
+    (seconds) and ``cancel_event`` (a ``threading.Event``: once set, the server task is
+    cancelled when the server allows it and :class:`~esxnb.tasks.TaskCancelledError` raised).
     """
 
     def __init__(self, connection: Connection, vm: Any, *, name: str, uuid: str) -> None:
@@ -261,18 +267,29 @@ class Domain:
         call: Callable[[], Any],
         progress: Progress | None,
         timeout: float | None,
+        cancel_event: threading.Event | None,
         vm: Any | None = None,
         conn: Any | None = None,
     ) -> Any:
         conn = conn or self.connection
         vm = vm or self.vm
+        # "change the scheduler parameters of" already ends in "of"
+        description = f"{operation.removesuffix(' of')} of domain {self.name!r}"
+        raise_if_cancelled(cancel_event, description)
         props = prepare_vm_for_task(conn, vm, ("runtime.powerState",), vm_name=self.name)
         self._require(str(props.get("runtime.powerState")), allowed, operation)
-        description = f"{operation} of domain {self.name!r}"
+        raise_if_cancelled(cancel_event, description)
         with translate(f"cannot {operation} domain {self.name!r}"):
             task = call()
         return wait_for_task(
-            conn, task, progress=progress, timeout=timeout, vm=vm, description=description, vm_name=self.name
+            conn,
+            task,
+            progress=progress,
+            timeout=timeout,
+            vm=vm,
+            cancel_event=cancel_event,
+            description=description,
+            vm_name=self.name,
         )
 
     def _require_tools(self, operation: str) -> str:
@@ -323,48 +340,106 @@ class Domain:
         return vcenter, vm
 
     # -- lifecycle -------------------------------------------------------------------------
-    def start(self, *, progress: Progress | None = None, timeout: float | None = None) -> None:
+    def start(
+        self,
+        *,
+        progress: Progress | None = None,
+        timeout: float | None = None,
+        cancel_event: threading.Event | None = None,
+    ) -> None:
         """Power on a shut-off domain (``virsh start``)."""
-        self._run_task("start", ("poweredOff",), lambda: self.vm.PowerOnVM_Task(), progress, timeout)
+        self._run_task(
+            "start", ("poweredOff",), lambda: self.vm.PowerOnVM_Task(), progress, timeout, cancel_event
+        )
 
-    def resume(self, *, progress: Progress | None = None, timeout: float | None = None) -> None:
+    def resume(
+        self,
+        *,
+        progress: Progress | None = None,
+        timeout: float | None = None,
+        cancel_event: threading.Event | None = None,
+    ) -> None:
         """Power on a suspended (paused) domain."""
-        self._run_task("resume", ("suspended",), lambda: self.vm.PowerOnVM_Task(), progress, timeout)
+        self._run_task(
+            "resume", ("suspended",), lambda: self.vm.PowerOnVM_Task(), progress, timeout, cancel_event
+        )
 
-    def suspend(self, *, progress: Progress | None = None, timeout: float | None = None) -> None:
-        self._run_task("suspend", ("poweredOn",), lambda: self.vm.SuspendVM_Task(), progress, timeout)
+    def suspend(
+        self,
+        *,
+        progress: Progress | None = None,
+        timeout: float | None = None,
+        cancel_event: threading.Event | None = None,
+    ) -> None:
+        self._run_task(
+            "suspend", ("poweredOn",), lambda: self.vm.SuspendVM_Task(), progress, timeout, cancel_event
+        )
 
-    def reset(self, *, progress: Progress | None = None, timeout: float | None = None) -> None:
+    def reset(
+        self,
+        *,
+        progress: Progress | None = None,
+        timeout: float | None = None,
+        cancel_event: threading.Event | None = None,
+    ) -> None:
         """Hard reset of a running domain (no tools needed)."""
-        self._run_task("reset", ("poweredOn",), lambda: self.vm.ResetVM_Task(), progress, timeout)
+        self._run_task(
+            "reset", ("poweredOn",), lambda: self.vm.ResetVM_Task(), progress, timeout, cancel_event
+        )
 
-    def destroy(self, *, progress: Progress | None = None, timeout: float | None = None) -> None:
+    def destroy(
+        self,
+        *,
+        progress: Progress | None = None,
+        timeout: float | None = None,
+        cancel_event: threading.Event | None = None,
+    ) -> None:
         """Hard power off (``virsh destroy``); through the managing vCenter when connected to one."""
         conn, vm = self._vcenter_side()
         self._run_task(
-            "destroy", ("poweredOn", "suspended"), lambda: vm.PowerOffVM_Task(), progress, timeout, vm, conn
+            "destroy",
+            ("poweredOn", "suspended"),
+            lambda: vm.PowerOffVM_Task(),
+            progress,
+            timeout,
+            cancel_event,
+            vm,
+            conn,
         )
 
     def shutdown(
-        self, *, timeout: float | None = DEFAULT_SHUTDOWN_TIMEOUT, progress: Progress | None = None
+        self,
+        *,
+        timeout: float | None = DEFAULT_SHUTDOWN_TIMEOUT,
+        progress: Progress | None = None,
+        cancel_event: threading.Event | None = None,
     ) -> None:
         """Ask the guest to shut down (needs VMware tools) and wait until it is off.
 
         A guest shutdown has no task: this watches ``runtime.powerState`` for at most
-        ``timeout`` seconds (None: do not wait).
+        ``timeout`` seconds (None: do not wait). A set ``cancel_event`` stops the wait with
+        TaskCancelledError; the guest, once asked, goes on shutting down.
         """
+        raise_if_cancelled(cancel_event, f"shut down of domain {self.name!r}")
         self._require_tools("shut down")
         self._guest_call("shut down", lambda: self.vm.ShutdownGuest())
         if progress is not None:
             progress(0, "guest shutdown requested")
         if timeout is None:
             return
-        self._wait_for_power_state("poweredOff", float(timeout), "shut down")
+        self._wait_for_power_state("poweredOff", float(timeout), "shut down", cancel_event)
         if progress is not None:
             progress(100, "shut off")
 
-    def reboot(self, *, progress: Progress | None = None) -> None:
-        """Ask the guest to reboot (needs VMware tools); returns once the request is accepted."""
+    def reboot(
+        self, *, progress: Progress | None = None, cancel_event: threading.Event | None = None
+    ) -> None:
+        """Ask the guest to reboot (needs VMware tools); returns once the request is accepted.
+
+        There is nothing to wait for, so ``cancel_event`` only prevents the request when it
+        is set before.
+        """
+        raise_if_cancelled(cancel_event, f"reboot of domain {self.name!r}")
         self._require_tools("reboot")
         self._guest_call("reboot", lambda: self.vm.RebootGuest())
         if progress is not None:
@@ -381,7 +456,9 @@ class Domain:
         with translate(f"cannot undefine domain {self.name!r}"):
             vm.UnregisterVM()
 
-    def _wait_for_power_state(self, wanted: str, timeout: float, operation: str) -> None:
+    def _wait_for_power_state(
+        self, wanted: str, timeout: float, operation: str, cancel_event: threading.Event | None = None
+    ) -> None:
         conn = self.connection
         deadline = time.monotonic() + timeout
         with translate(f"watching domain {self.name!r}"):
@@ -396,6 +473,11 @@ class Domain:
                 version = ""
                 state = None
                 while True:
+                    if cancel_event is not None and cancel_event.is_set():
+                        raise TaskCancelledError(
+                            f"{operation} of domain {self.name!r} was stopped by the caller; "
+                            f"the guest was asked to {operation} and may still do so"
+                        )
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         now = STATE_WORDS.get(str(state), str(state))
@@ -404,7 +486,8 @@ class Domain:
                             "the guest may be ignoring it (destroy() powers it off hard)",
                             fault_type="Timedout",
                         )
-                    wait_s = max(1, min(10, int(remaining + 0.999)))
+                    slice_s = _CANCEL_POLL_S if cancel_event is not None else _MAX_WAIT_S
+                    wait_s = max(1, min(slice_s, int(remaining + 0.999)))
                     update = collector.WaitForUpdatesEx(version, PC.WaitOptions(maxWaitSeconds=wait_s))
                     if update is None:
                         continue
@@ -433,6 +516,7 @@ class Domain:
         *,
         progress: Progress | None = None,
         timeout: float | None = None,
+        cancel_event: threading.Event | None = None,
     ) -> None:
         """Change the CPU scheduler parameters (spec "Scheduler configuration"); None keeps a value."""
         from .scheduler import allocation_spec, settings_from_allocation, validate
@@ -452,6 +536,7 @@ class Domain:
             lambda: self.vm.ReconfigVM_Task(spec=spec),
             progress,
             timeout,
+            cancel_event,
         )
 
     def dumpxml(self) -> str:

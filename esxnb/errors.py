@@ -24,8 +24,11 @@
     │   └── InvalidStateError         wrong power state for the operation
     ├── TaskError                     a vSphere task failed or was cancelled
     │   ├── TaskTimeoutError          a task (or power-state wait) took too long
+    │   ├── TaskCancelledError        the caller's cancel_event stopped it
     │   └── QuestionError             a question blocks the task (auto_answer=0)
     ├── MigrationError                migration refused or failed
+    │   ├── MigrationTimeoutError     (also a TaskTimeoutError)
+    │   └── MigrationCancelledError   (also a TaskCancelledError)
     └── SimulatorError                the simulator harness cannot start
 
 All errors keep the server's own message where there is one, and never hold
@@ -61,8 +64,11 @@ __all__ = [
     "InvalidStateError",
     "TaskError",
     "TaskTimeoutError",
+    "TaskCancelledError",
     "QuestionError",
     "MigrationError",
+    "MigrationTimeoutError",
+    "MigrationCancelledError",
     "SimulatorError",
 ]
 
@@ -188,6 +194,19 @@ class TaskTimeoutError(TaskError):
     pass
 
 
+class TaskCancelledError(TaskError):
+    """The caller's ``cancel_event`` stopped the operation.
+
+    ``server_cancelled`` tells whether a server task was cancelled. It is False both when
+    the server refused (the task goes on; ``task`` names it) and when nothing had been
+    started yet (``task`` is None).
+    """
+
+    def __init__(self, message: str, *, task: str | None = None, server_cancelled: bool = False) -> None:
+        super().__init__(message, fault_type="RequestCanceled", task=task)
+        self.server_cancelled = server_cancelled
+
+
 class QuestionError(TaskError):
     """A question blocks a task; carries its text, choices and default."""
 
@@ -216,6 +235,14 @@ class QuestionError(TaskError):
 
 class MigrationError(EsxnbError):
     pass
+
+
+class MigrationTimeoutError(MigrationError, TaskTimeoutError):
+    """The relocation task did not finish in time (it may still be running on the vCenter)."""
+
+
+class MigrationCancelledError(MigrationError, TaskCancelledError):
+    """The caller's ``cancel_event`` stopped the migration; the text says where the domain is."""
 
 
 class SimulatorError(EsxnbError):

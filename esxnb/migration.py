@@ -2,31 +2,48 @@
 
 A host cannot migrate on its own: the move is a vCenter relocation task. The source and the
 destination connection must each know that vCenter (a ``vpx://vc/dc/host`` URI, or
-``esx://host/?vcenter=*`` / ``?vcenter=HOST``), and it must be the same one. Everything is
-checked before anything moves; afterwards the domain's host is read back from the server.
+``esx://host/?vcenter=*`` / ``?vcenter=HOST``), and it must be the same one. The destination
+may also be named by a host name or vpx path inside the source's vCenter, resolved on the
+source's vCenter session. Everything is checked before anything moves; afterwards the
+domain's host is read back from the server.
 """
 
 from __future__ import annotations
 
+import difflib
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote
 
 from pyVmomi import vim, vmodl
 
 from . import errors
+from .errors import MigrationCancelledError, MigrationTimeoutError, TaskCancelledError
 from ._collect import retrieve
 from ._faults import fault_message, translate
-from ._location import resolve_ip
+from ._location import Location, resolve_ip, resolve_path
 from .credentials import AuthSource
-from .tasks import Progress, prepare_vm_for_task, wait_for_task
+from .tasks import Progress, prepare_vm_for_task, raise_if_cancelled, wait_for_task
 from .uri import URI, parse_uri
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from .connection import Connection
 
-__all__ = ["MigrationMixin", "MigrationResult", "MigrationTimeoutError", "migrate_command"]
+__all__ = [
+    "MigrationMixin",
+    "MigrationResult",
+    "MigrationTimeoutError",
+    "MigrationCancelledError",
+    "migrate_command",
+    "find_destination_host",
+]
+
+PC = vmodl.query.PropertyCollector
 
 log = logging.getLogger("esxnb")
 
@@ -46,10 +63,6 @@ _NO_VCENTER_HINT = (
 )
 
 
-class MigrationTimeoutError(errors.MigrationError, errors.TaskTimeoutError):
-    """The relocation task did not finish in time (it may still be running on the vCenter)."""
-
-
 @dataclass(frozen=True)
 class MigrationResult:
     """A finished migration. ``validated`` tells whether the vCenter checked it beforehand
@@ -62,6 +75,17 @@ class MigrationResult:
     uuid: str = ""
     validated: bool = False
     warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class _Target:
+    """The destination as its own side names it; ``host`` is None when it names no host."""
+
+    vcenter: Connection  # the vCenter through which the destination was found
+    host: Any | None
+    host_name: str | None
+    compute_resource: Any | None  # None: the host's parent
+    label: str  # how messages name the destination
 
 
 @dataclass(frozen=True)
@@ -88,16 +112,26 @@ class MigrationMixin:
         *,
         progress: Progress | None = None,
         timeout: float | None = None,
+        cancel_event: threading.Event | None = None,
         new_name: str | None = None,
         auth: AuthSource = None,
         ca_file: str | None = None,
     ) -> MigrationResult:
         """Migrate ``domain`` (name, uuid or Domain) to the host ``destination`` points at.
 
-        ``destination`` is a Connection or a URI; a URI is opened with ``auth`` and
-        ``ca_file`` (the source's credentials are not kept, so they cannot be reused) and
-        closed afterwards. ``progress(percent, message)`` follows the relocation task;
-        ``timeout`` bounds it in seconds. Renaming (``new_name``) is not supported, as in libvirt.
+        ``destination`` is one of:
+
+        - a host name (``"DC0_C0_H1"``) or vpx path (``"DC0/DC0_C0/DC0_C0_H1"``) in the
+          source's own vCenter, looked up on the source's vCenter session (no new login);
+        - a Connection;
+        - a URI (``vpx://...`` or ``esx://...?vcenter=...``), opened with ``auth`` and
+          ``ca_file`` (the source's credentials are not kept, so they cannot be reused) and
+          closed afterwards.
+
+        ``progress(percent, message)`` follows the relocation task; ``timeout`` bounds it in
+        seconds; once ``cancel_event`` is set the task is cancelled (when the vCenter allows
+        it) and MigrationCancelledError raised. Renaming (``new_name``) is not supported, as
+        in libvirt.
         """
         source: Connection = self  # type: ignore[assignment]
         if new_name is not None:
@@ -105,15 +139,29 @@ class MigrationMixin:
                 f"renaming domains on migration is not supported (new_name={new_name!r}); "
                 "migrate first, then rename the domain"
             )
-        _require_vcenter(source, "source")
+        vcenter = _require_vcenter(source, "source")
+        if isinstance(destination, str) and "://" not in destination:
+            host, host_name = find_destination_host(vcenter, destination)
+            target = _Target(vcenter, host, host_name, None, f"host {host_name}")
+            return _migrate(source, domain, target, progress, timeout, cancel_event)
         if isinstance(destination, (str, URI)):
             uri = destination if isinstance(destination, URI) else parse_uri(destination)
             _require_vcenter_parameter(uri, "destination")
             from .connection import connect
 
             with connect(uri, auth=auth, ca_file=ca_file, timeout=source.session.timeout) as opened:
-                return _migrate(source, domain, opened, progress, timeout)
-        return _migrate(source, domain, destination, progress, timeout)
+                return _migrate(source, domain, _target_of(opened), progress, timeout, cancel_event)
+        return _migrate(source, domain, _target_of(destination), progress, timeout, cancel_event)
+
+    def migration_destinations(self) -> pd.DataFrame:
+        """The hosts of the managing vCenter a domain here could move to, as ``hosts()`` rows.
+
+        Every host of the vCenter connection's datacenter (of the whole vCenter when it names
+        none), the source host included; ``name`` or ``path`` of a row is a valid
+        ``destination`` for :meth:`migrate`. Read on the vCenter's session.
+        """
+        vcenter = _require_vcenter(self, "source")  # type: ignore[arg-type]
+        return _datacenter_view(vcenter).hosts()  # type: ignore[attr-defined]  # InventoryMixin
 
 
 def migrate_command(
@@ -125,21 +173,129 @@ def migrate_command(
     ca_file: str | None = None,
     progress: Progress | None = None,
     timeout: float | None = None,
+    cancel_event: threading.Event | None = None,
 ) -> MigrationResult:
-    """``esxnb migrate DOMAIN SRC_URI DST_URI``: open both ends, migrate, close both.
+    """``esxnb migrate DOMAIN SRC_URI DST``: open both ends, migrate, close both.
 
-    ``auth`` answers every credential request; a callback receives the host name as the
-    challenge, so it can answer a host and its vCenter differently.
+    ``DST`` is a URI, or a host name / vpx path in the source's vCenter (then only the
+    source is opened). ``auth`` answers every credential request; a callback receives the
+    host name as the challenge, so it can answer a host and its vCenter differently.
     """
     from .connection import connect
 
     source_parsed = parse_uri(source_uri)
-    destination_parsed = parse_uri(destination_uri)
     _require_vcenter_parameter(source_parsed, "source")
+    kwargs: dict[str, Any] = {"progress": progress, "timeout": timeout, "cancel_event": cancel_event}
+    if "://" not in destination_uri:
+        with connect(source_parsed, auth=auth, ca_file=ca_file) as source:
+            return source.migrate(domain, destination_uri, **kwargs)
+    destination_parsed = parse_uri(destination_uri)
     _require_vcenter_parameter(destination_parsed, "destination")
     with connect(source_parsed, auth=auth, ca_file=ca_file) as source:
         with connect(destination_parsed, auth=auth, ca_file=ca_file) as destination:
-            return source.migrate(domain, destination, progress=progress, timeout=timeout)
+            return source.migrate(domain, destination, **kwargs)
+
+
+# -- destinations named inside the source's vCenter --------------------------------------------
+
+
+def find_destination_host(vcenter: Connection, text: str) -> tuple[Any, str]:
+    """``(HostSystem, name)`` for a host name or vpx path (``DC/[folder/]CLUSTER/HOST``,
+    ``DC/HOST``) in ``vcenter``'s inventory.
+
+    NotFoundError lists close host names when a name is unknown; an ambiguous name (the same
+    host name in several places) is a ValidationError listing the paths to choose from.
+    """
+    wanted = text.strip().strip("/")
+    if not wanted:
+        raise errors.ValidationError(
+            "the migration destination is empty: give a host name, a vpx path or a URI"
+        )
+    if "/" in wanted:
+        return _host_by_path(vcenter, wanted)
+    found = _all_hosts(vcenter)
+    matches = [host for host, name in found.items() if name == wanted]
+    if not matches:  # host names are DNS names, where case does not count
+        matches = [host for host, name in found.items() if name.lower() == wanted.lower()]
+    if len(matches) == 1:
+        return matches[0], found[matches[0]]
+    where = f"vCenter {vcenter.session.hostname}"
+    if not matches:
+        names = sorted(set(found.values()))
+        suggestions = difflib.get_close_matches(wanted, names, n=3, cutoff=0.6)
+        hint = "" if suggestions else f"; its hosts: {', '.join(names) or 'none'}"
+        raise errors.NotFoundError(f"{where} has no host called {wanted!r}{hint}", suggestions=suggestions)
+    paths = sorted(_host_path(vcenter, host) for host in matches)
+    raise errors.ValidationError(
+        f"{len(matches)} hosts of {where} are called {wanted!r}: {', '.join(paths)}; "
+        "give the path of the one you mean as destination"
+    )
+
+
+def _host_by_path(vcenter: Connection, path: str) -> tuple[Any, str]:
+    raw = tuple(item for item in path.split("/") if item)
+    unescaped = tuple(unquote(item) for item in raw)
+    try:
+        location = resolve_path(vcenter.content, raw, require_host=True)
+    except errors.NotFoundError:
+        if unescaped == raw:
+            raise
+        # written as in a URI, with %-escapes
+        location = resolve_path(vcenter.content, unescaped, require_host=True)
+    except errors.URIError as exc:
+        raise errors.ValidationError(f"destination path {path!r} names no host: {exc}") from None
+    return location.host, str(location.host_name)
+
+
+def _all_hosts(vcenter: Connection) -> dict[Any, str]:
+    """``{HostSystem: name}`` of every host the vCenter manages, from one container view."""
+    content = vcenter.content
+    with translate(f"listing the hosts of vCenter {vcenter.session.hostname}"):
+        view = content.viewManager.CreateContainerView(content.rootFolder, [vim.HostSystem], True)
+        try:
+            hosts = list(view.view or [])
+            names = retrieve(content, hosts, ["name"]) if hosts else {}
+        finally:
+            try:
+                view.DestroyView()
+            except vmodl.MethodFault:  # the session drops views anyway
+                log.debug("DestroyView failed", exc_info=True)
+    return {host: str(props.get("name")) for host, props in names.items()}
+
+
+def _host_path(vcenter: Connection, host: Any) -> str:
+    """The vpx path of ``host`` (``DC/[folder/]COMPUTE[/HOST]``), as in ``hosts()``'s ``path``."""
+    content = vcenter.content
+    chain: list[tuple[Any, str]] = []
+    obj = host
+    with translate("reading where a host is in the inventory"):
+        while obj is not None and obj != content.rootFolder:
+            props = retrieve(content, [obj], ["name", "parent"]).get(obj, {})
+            chain.append((obj, str(props.get("name"))))
+            obj = props.get("parent")
+    names = [name for _obj, name in reversed(chain)]  # top folder ... datacenter, "host" folder, ...
+    kinds = [type(obj) for obj, _name in reversed(chain)]
+    dc_index = next((i for i, kind in enumerate(kinds) if issubclass(kind, vim.Datacenter)), None)
+    if dc_index is None:
+        return chain[0][1]
+    items = names[: dc_index + 1] + names[dc_index + 2 :]  # without the datacenter's host folder
+    compute = chain[1][0] if len(chain) > 1 else None
+    if not isinstance(compute, vim.ClusterComputeResource) and len(items) > 1:
+        items = items[:-1]  # a standalone host is named by its compute resource
+    return "/".join(items)
+
+
+def _datacenter_view(vcenter: Connection) -> Connection:
+    """A Connection on ``vcenter``'s session scoped to its datacenter (or the whole inventory).
+
+    Shares the session: never closed, it must not log the vCenter out.
+    """
+    from .connection import Connection
+
+    dc_path = vcenter.datacenter_path or ""
+    location = Location(datacenter=vcenter.datacenter, datacenter_path=vcenter.datacenter_path)
+    path = "/" + "/".join(quote(item, safe="") for item in dc_path.split("/") if item)
+    return Connection(vcenter.uri.replace(path=path), vcenter.session, location)
 
 
 # -- checks before anything moves ---------------------------------------------------------
@@ -151,6 +307,17 @@ def _require_vcenter_parameter(uri: URI, side: str) -> None:
         raise errors.MigrationError(
             f"migration not possible without a vCenter: the {side} URI {uri} names none; {_NO_VCENTER_HINT}"
         )
+
+
+def _target_of(destination: Connection) -> _Target:
+    vcenter = _require_vcenter(destination, "destination")
+    return _Target(
+        vcenter,
+        vcenter.host,
+        vcenter.location.host_name,
+        vcenter.compute_resource,
+        f"destination {destination.uri}",
+    )
 
 
 def _require_vcenter(conn: Connection, side: str) -> Connection:
@@ -170,6 +337,8 @@ def _vcenter_label(vcenter: Connection) -> str:
 def _same_vcenter(a: Connection, b: Connection) -> bool:
     """Same server: the same address (as libvirt compares) and, when both report one, the same
     instance UUID (a different server reached at a recycled address is not the same vCenter)."""
+    if a.session is b.session:
+        return True
     uuid_a, uuid_b = a.session.about.instanceUuid, b.session.about.instanceUuid
     if uuid_a and uuid_b and uuid_a != uuid_b:
         return False
@@ -207,9 +376,9 @@ def _read(vcenter: Connection, obj: Any, properties: list[str], what: str) -> di
     return found[obj]
 
 
-def _plan(source: Connection, domain: Any, destination: Connection) -> _Plan:
+def _plan(source: Connection, domain: Any, target: _Target) -> _Plan:
     vcenter = _require_vcenter(source, "source")
-    destination_vcenter = _require_vcenter(destination, "destination")
+    destination_vcenter = target.vcenter
     if not _same_vcenter(vcenter, destination_vcenter):
         raise errors.MigrationError(
             "migration source and destination have to be managed by the same vCenter: "
@@ -237,17 +406,17 @@ def _plan(source: Connection, domain: Any, destination: Connection) -> _Plan:
         )
     source_host_name = _host_name(vcenter, current_host)
 
-    if destination_vcenter.host is None:
+    if target.host is None:
         raise errors.MigrationError(
-            f"the destination {destination.uri} names no host; give the path down to the host, "
+            f"the {target.label} names no host; give the path down to the host, "
             "e.g. vpx://VCENTER/DATACENTER/[CLUSTER/]HOST"
         )
-    host = _bind(destination_vcenter.host, vcenter)
+    host = _bind(target.host, vcenter)
     host_props = _read(
         vcenter,
         host,
         ["name", "parent", "runtime.connectionState", "runtime.inMaintenanceMode"],
-        f"destination host {destination_vcenter.location.host_name}",
+        f"destination host {target.host_name}",
     )
     host_name = host_props["name"]
     if host._moId == current_host._moId:
@@ -260,7 +429,7 @@ def _plan(source: Connection, domain: Any, destination: Connection) -> _Plan:
     if host_props.get("runtime.inMaintenanceMode"):
         raise errors.MigrationError(f"the destination host {host_name} is in maintenance mode")
 
-    compute = destination_vcenter.compute_resource
+    compute = target.compute_resource
     compute = _bind(compute, vcenter) if compute is not None else host_props["parent"]
     pool = _read(vcenter, compute, ["resourcePool"], f"compute resource of {host_name}").get("resourcePool")
     if pool is None:
@@ -328,10 +497,19 @@ def _validate(plan: _Plan) -> tuple[bool, tuple[str, ...]]:
 
 
 def _migrate(
-    source: Connection, domain: Any, destination: Connection, progress: Progress | None, timeout: float | None
+    source: Connection,
+    domain: Any,
+    target: _Target,
+    progress: Progress | None,
+    timeout: float | None,
+    cancel_event: threading.Event | None,
 ) -> MigrationResult:
-    plan = _plan(source, domain, destination)
+    plan = _plan(source, domain, target)
     validated, warnings = _validate(plan)
+    try:
+        raise_if_cancelled(cancel_event, f"migration of {plan.name}")
+    except TaskCancelledError as exc:
+        raise MigrationCancelledError(f"{exc}; the domain stays on {plan.source_host_name}") from None
     if progress is not None:
         progress(0, f"migrating {plan.name} from {plan.source_host_name} to {plan.destination_host_name}")
     description = f"migration of {plan.name}"
@@ -351,9 +529,14 @@ def _migrate(
             progress=progress,
             timeout=timeout,
             vm=plan.vm,
+            cancel_event=cancel_event,
             description=description,
             vm_name=plan.name,
         )
+    except TaskCancelledError as exc:
+        raise MigrationCancelledError(
+            f"{exc}; {_still_on(plan)}", task=exc.task, server_cancelled=exc.server_cancelled
+        ) from exc
     except errors.TaskTimeoutError as exc:
         raise MigrationTimeoutError(
             f"{exc}; the domain is on {_where(plan)} for now", fault_type=exc.fault_type, task=exc.task

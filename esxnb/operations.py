@@ -8,15 +8,15 @@ reboot, destroy, suspend, resume, reset, dumpxml, undefine, set_scheduler);
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-
 
 from . import errors
 from ._collect import retrieve
 from ._faults import translate
 from .domain import Domain, Progress, find_domain, inventory_name, list_vms, normalize_uuid
-from .tasks import wait_for_task
+from .tasks import raise_if_cancelled, wait_for_task
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -131,9 +131,13 @@ class OperationsMixin:
         shares: int | None = None,
         *,
         progress: Progress | None = None,
+        timeout: float | None = None,
+        cancel_event: threading.Event | None = None,
     ) -> None:
         """Change a domain's CPU reservation/limit (MHz) and shares (spec "Scheduler configuration")."""
-        self._as_domain(domain).set_scheduler(reservation, limit, shares, progress=progress)
+        self._as_domain(domain).set_scheduler(
+            reservation, limit, shares, progress=progress, timeout=timeout, cancel_event=cancel_event
+        )
 
     def apply_scheduler(self, edited: pd.DataFrame, *, dry_run: bool = True) -> pd.DataFrame:
         """Preview (``dry_run``) or apply the changes made to a ``scheduler()`` DataFrame.
@@ -147,14 +151,21 @@ class OperationsMixin:
         return apply_frame(self, edited, dry_run=dry_run)
 
     def define(
-        self, xml: str | bytes, *, datastore_hint: str | None = None, progress: Progress | None = None
+        self,
+        xml: str | bytes,
+        *,
+        datastore_hint: str | None = None,
+        progress: Progress | None = None,
+        timeout: float | None = None,
+        cancel_event: threading.Event | None = None,
     ) -> Domain:
         """Define (register) a new domain from domain XML, as ``virsh define``.
 
         The VMX goes to the datastore and directory of the first file-based hard disk
         (``datastore_hint`` names the datastore when the XML has none; the directory is then
         the escaped domain name). An existing VMX file, domain name or uuid is refused with
-        DomainExistsError. If registration fails, the uploaded files are removed again.
+        DomainExistsError. If registration fails or is cancelled (``cancel_event``), the
+        uploaded files are removed again.
         """
         from .datastore_files import exists, upload
 
@@ -162,6 +173,8 @@ class OperationsMixin:
         host = conn.require_host("define")
         plan = plan_define(conn, xml, datastore_hint=datastore_hint)
         _refuse_existing(conn, plan)
+        description = f"registration of domain {plan.name!r}"
+        raise_if_cancelled(cancel_event, description)
         if progress is not None:
             progress(0, f"uploading {plan.vmx_path}")
         if exists(conn, plan.vmx_path):
@@ -171,6 +184,7 @@ class OperationsMixin:
         directory_path = f"[{plan.datastore}] {plan.directory}" if plan.directory else None
         new_directory = directory_path is not None and not exists(conn, directory_path)
         upload(conn, plan.vmx_path, plan.vmx, overwrite=False)
+        task = None
         try:
             with translate(f"cannot register domain {plan.name!r}"):
                 props = retrieve(conn.content, [conn.datacenter], ["vmFolder"])[conn.datacenter]
@@ -182,16 +196,31 @@ class OperationsMixin:
                 conn,
                 task,
                 progress=None if progress is None else (lambda p, m: progress(max(10, p), m)),
-                description=f"registration of domain {plan.name!r}",
+                timeout=timeout,
+                cancel_event=cancel_event,
+                description=description,
             )
         except errors.EsxnbError as exc:
-            removed = _remove_uploaded(conn, plan.vmx_path, directory_path if new_directory else None)
+            if task is not None and not _task_failed(conn, task):
+                # a timeout or cancel the server refused: the registration may still complete
+                removed = f"the registration may still complete, so {plan.vmx_path} was left in place"
+            else:
+                removed = _remove_uploaded(conn, plan.vmx_path, directory_path if new_directory else None)
             exc.args = (f"{exc}; {removed}", *exc.args[1:])
             raise
         if progress is not None:
             progress(100, f"defined {plan.name}")
         uuid = plan.uuid or str(retrieve(conn.content, [vm], ["config.uuid"]).get(vm, {}).get("config.uuid"))
         return Domain(conn, vm, name=plan.name, uuid=uuid)
+
+
+def _task_failed(conn: Any, task: Any) -> bool:
+    """True when the server says ``task`` ended in error (failed or cancelled)."""
+    try:
+        state = retrieve(conn.content, [task], ["info.state"]).get(task, {}).get("info.state")
+    except errors.EsxnbError:
+        return False
+    return str(state) == "error"
 
 
 def _remove_uploaded(conn: Any, vmx_path: str, directory_path: str | None) -> str:

@@ -17,11 +17,14 @@ from typing import Any
 from pyVmomi import vim, vmodl
 
 from . import errors
+from .errors import TaskCancelledError
 from ._collect import retrieve
 from ._faults import fault_message, to_esxnb_error, translate
 
 __all__ = [
     "wait_for_task",
+    "TaskCancelledError",
+    "raise_if_cancelled",
     "task_error",
     "handle_question",
     "prepare_vm_for_task",
@@ -49,6 +52,12 @@ _TASK_PATHS = (
     "info.description",
 )
 _STATES = ("queued", "running", "success", "error")
+
+
+def raise_if_cancelled(cancel_event: threading.Event | None, description: str) -> None:
+    """TaskCancelledError when ``cancel_event`` is already set, before ``description`` starts anything."""
+    if cancel_event is not None and cancel_event.is_set():
+        raise TaskCancelledError(f"{description} was cancelled by the caller before it started")
 
 
 def question_choices(question: Any) -> tuple[list[tuple[str, str]], str | None]:
@@ -210,8 +219,9 @@ def wait_for_task(
     With ``vm``, a question the VM raises while the task runs is answered with its default
     choice when the connection has ``auto_answer``, else the task is cancelled (when it can
     be) and QuestionError raised. After ``timeout`` seconds (default 1 hour) or once
-    ``cancel_event`` is set, the task is cancelled when it can be and TaskTimeoutError /
-    TaskError is raised. Task faults become esxnb errors with the server's message.
+    ``cancel_event`` is set (checked at least every second), the task is cancelled when the
+    server allows it and TaskTimeoutError / TaskCancelledError is raised. Task faults become
+    esxnb errors with the server's message.
     """
     description = description or "task"
     limit = DEFAULT_TASK_TIMEOUT if timeout is None else float(timeout)
@@ -257,15 +267,13 @@ def _watch(
         while True:
             if cancel_event is not None and cancel_event.is_set():
                 cancelled = _cancel(conn, task)
-                raise errors.TaskError(
-                    f"{description} was stopped by the caller"
-                    + (
-                        "; the task was cancelled"
-                        if cancelled
-                        else "; the task could not be cancelled and goes on"
-                    ),
-                    fault_type="RequestCanceled",
+                tail = (
+                    "the task was cancelled" if cancelled else "the task could not be cancelled and goes on"
+                )
+                raise TaskCancelledError(
+                    f"{description} was stopped by the caller; {tail}",
                     task=_task_id(task),
+                    server_cancelled=cancelled,
                 )
             remaining = deadline - time.monotonic()
             if remaining <= 0:

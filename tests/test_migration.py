@@ -8,6 +8,8 @@ current state, and every outcome is read back from the vCenter with a fresh conn
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,12 +21,15 @@ from esxnb import errors
 from esxnb._collect import retrieve
 from esxnb.connection import Connection, connect
 from esxnb.migration import (
+    MigrationCancelledError,
     MigrationResult,
     MigrationTimeoutError,
     classify_validation_events,
+    find_destination_host,
     migrate_command,
 )
 from esxnb.simulator import Simulator, free_port_on
+from esxnb.tasks import TaskCancelledError, wait_for_task
 
 pytestmark = pytest.mark.simulator
 
@@ -364,3 +369,138 @@ def test_timeout_reports_where_the_domain_is(world: World) -> None:
         ) as caught:
             src.migrate(name, world.vpx("DC0/DC0_H0"), timeout=0.3, auth=world.auth, ca_file=world.ca_file)
     assert isinstance(caught.value, errors.TaskTimeoutError)
+
+
+# -- cancelling ---------------------------------------------------------------------------------
+
+
+def test_cancel_event_stops_the_relocation(world: World) -> None:
+    name = world.vm_on("DC0_H1")
+    world.vc.set_task_behaviour("RelocateVM_Task", duration=5, steps=10)
+    event = threading.Event()
+    with world.connect(world.vpx("DC0/DC0_H1")) as src:
+        timer = threading.Timer(0.5, event.set)
+        timer.start()
+        started = time.monotonic()
+        with pytest.raises(
+            MigrationCancelledError,
+            match=rf"migration of {name} was stopped by the caller; the task was cancelled; "
+            r"the domain is still on DC0_H1",
+        ) as caught:
+            src.migrate(name, "DC0_H0", cancel_event=event)
+        timer.cancel()
+        assert time.monotonic() - started < 4  # not the task's 5 s
+    error = caught.value
+    assert isinstance(error, errors.MigrationError) and isinstance(error, TaskCancelledError)
+    assert error.server_cancelled and error.task
+    assert world.vms()[name]["host"] == "DC0_H1"
+
+
+def test_cancel_event_set_beforehand_moves_nothing(world: World) -> None:
+    name = world.vm_on("DC0_H1")
+    event = threading.Event()
+    event.set()
+    with pytest.raises(
+        MigrationCancelledError,
+        match=rf"migration of {name} was cancelled by the caller before it started; the domain stays on DC0_H1",
+    ):
+        migrate_command(
+            name,
+            world.vpx("DC0/DC0_H1"),
+            "DC0_H0",
+            auth=world.auth,
+            ca_file=world.ca_file,
+            cancel_event=event,
+        )
+    assert world.vms()[name]["host"] == "DC0_H1"
+
+
+# -- destinations named inside the source's vCenter ---------------------------------------------
+
+
+def test_destination_by_host_name_and_by_path(world: World) -> None:
+    source, target = cluster_hosts(world, "DC0_C1")
+    name = world.vm_on(source)
+    with world.connect(world.vpx(f"DC0/DC0_C1/{source}")) as src:
+        result = src.migrate(name, target)  # no credentials: the source's vCenter session resolves it
+    assert (result.source_host, result.destination_host) == (source, target)
+    assert world.vms()[name]["host"] == target
+    logins: list[str] = []
+
+    def counting_auth(challenge: str) -> tuple[str, str]:
+        logins.append(challenge)
+        return world.auth(challenge)
+
+    back = migrate_command(
+        name,
+        world.vpx(f"DC0/DC0_C1/{target}"),
+        f"DC0/DC0_C1/{source}",
+        auth=counting_auth,
+        ca_file=world.ca_file,
+    )
+    assert (back.source_host, back.destination_host) == (target, source)
+    assert logins == [VC_IP]  # the source's login only
+    assert world.vms()[name]["host"] == source
+
+
+def test_destination_names_that_do_not_resolve(world: World) -> None:
+    name = world.vm_on("DC0_H1")
+    with world.connect(world.vpx("DC0/DC0_H1")) as src:
+        with pytest.raises(
+            errors.NotFoundError,
+            match=r"vCenter 127\.0\.0\.3 has no host called 'DC0_C0_H7' \(did you mean: ",
+        ) as caught:
+            src.migrate(name, "DC0_C0_H7")
+        assert {"DC0_C0_H0", "DC0_C0_H1"} <= set(caught.value.suggestions)
+        with pytest.raises(
+            errors.NotFoundError, match=r"no host called 'zzz'; its hosts: DC0_C0_H0, DC0_C0_H1, "
+        ):
+            src.migrate(name, "zzz")
+        with pytest.raises(errors.NotFoundError, match="could not find host 'DC0_C0_H9'"):
+            src.migrate(name, "DC0/DC0_C0/DC0_C0_H9")
+        with pytest.raises(
+            errors.ValidationError, match=r"destination path 'DC0/DC0_C0' names no host.*DC0_C0_H0, DC0_C0_H1"
+        ):
+            src.migrate(name, "DC0/DC0_C0")
+        with pytest.raises(errors.ValidationError, match="the migration destination is empty"):
+            src.migrate(name, " / ")
+        with pytest.raises(errors.MigrationError, match=rf"{name} is already on DC0_H1"):
+            src.migrate(name, "dc0_h1")  # host names are matched regardless of case
+    assert world.vms()[name]["host"] == "DC0_H1"
+
+
+def test_migration_destinations_are_the_vcenters_hosts(world: World) -> None:
+    expected = {f"DC0_C{c}_H{h}" for c in (0, 1) for h in (0, 1)} | {"DC0_H0", "DC0_H1"}
+    with world.connect(world.vpx("DC0/DC0_H1")) as src, world.connect(world.esx(ESX_A_IP)) as esx_src:
+        for conn in (src, esx_src):
+            hosts = conn.migration_destinations()
+            assert set(hosts["name"]) == expected
+            assert conn.vcenter is not None
+            for row in hosts.itertuples(index=False):
+                host, host_name = find_destination_host(conn.vcenter, row.path)
+                assert (host._moId, host_name) == (row.moref, row.name)
+    with world.connect(world.esx(ESX_A_IP, None)) as lone:
+        with pytest.raises(errors.MigrationError, match="without a vCenter"):
+            lone.migrate("DC0_H0_VM0", "DC0_H1")
+        with pytest.raises(errors.MigrationError, match="without a vCenter"):
+            lone.migration_destinations()
+
+
+def test_a_host_name_used_twice_is_ambiguous() -> None:
+    with Simulator("vpx", datacenters=2, clusters=1, hosts=1, standalone_hosts=1, vms=1) as sim:
+        with connect(
+            f"vpx://{sim.host}:{sim.port}/DC1", auth=(sim.username, sim.password), ca_file=sim.ca_file
+        ) as vc:
+            # a second host called DC0_C0_H0, standalone in DC1
+            spec = vim.host.ConnectSpec(hostName="DC0_C0_H0", userName="root", password="unused", force=True)
+            wait_for_task(vc, vc.datacenter.hostFolder.AddStandaloneHost_Task(spec=spec, addConnected=True))
+            with pytest.raises(
+                errors.ValidationError,
+                match=r"2 hosts of vCenter .* are called 'DC0_C0_H0': DC0/DC0_C0/DC0_C0_H0, DC1/DC0_C0_H0; "
+                "give the path",
+            ):
+                find_destination_host(vc, "DC0_C0_H0")
+            first, _ = find_destination_host(vc, "DC0/DC0_C0/DC0_C0_H0")
+            second, _ = find_destination_host(vc, "/DC1/DC0_C0_H0/")
+            assert first._moId != second._moId
+            assert find_destination_host(vc, "DC1_H0")[1] == "DC1_H0"

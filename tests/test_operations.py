@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from esxnb import errors
 from esxnb.connection import Connection, connect
 from esxnb.domain import Domain, display_name, inventory_name, normalize_uuid
 from esxnb.simulator import Simulator, free_port_on
+from esxnb.tasks import TaskCancelledError
 
 pytestmark = pytest.mark.simulator
 
@@ -177,6 +179,35 @@ def test_shutdown_without_waiting(dom: Domain) -> None:
     assert dom.state == "running"
     time.sleep(SHUTDOWN_DELAY + 1)
     assert dom.state == "shut off"
+
+
+def test_cancel_event_stops_waiting_for_the_guest_shutdown(dom: Domain) -> None:
+    put_in(dom, "running")
+    event = threading.Event()
+    timer = threading.Timer(0.2, event.set)
+    timer.start()
+    started = time.monotonic()
+    with pytest.raises(
+        TaskCancelledError, match="was stopped by the caller; the guest was asked to shut down"
+    ):
+        dom.shutdown(timeout=20, cancel_event=event)
+    timer.cancel()
+    assert time.monotonic() - started < SHUTDOWN_DELAY  # stopped waiting before the guest was off
+    assert list(dom.connection.content.propertyCollector.filter or []) == []
+    deadline = time.monotonic() + 10
+    while dom.state != "shut off" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert dom.state == "shut off"  # the request itself was not taken back
+
+
+def test_cancel_event_set_beforehand_asks_the_guest_nothing(dom: Domain) -> None:
+    put_in(dom, "running")
+    event = threading.Event()
+    event.set()
+    with pytest.raises(TaskCancelledError, match="shut down of domain .* before it started"):
+        dom.shutdown(cancel_event=event)
+    time.sleep(SHUTDOWN_DELAY + 0.5)
+    assert dom.state == "running"
 
 
 def test_reboot_keeps_the_domain_running(dom: Domain) -> None:

@@ -14,7 +14,13 @@ from esxnb._collect import retrieve
 from esxnb.connection import Connection, connect
 from esxnb.domain import Domain
 from esxnb.simulator import Simulator
-from esxnb.tasks import prepare_vm_for_task, question_choices, task_error, wait_for_task
+from esxnb.tasks import (
+    TaskCancelledError,
+    prepare_vm_for_task,
+    question_choices,
+    task_error,
+    wait_for_task,
+)
 
 pytestmark = pytest.mark.simulator
 
@@ -119,6 +125,118 @@ def test_cancel_event_stops_and_cancels(sim: Simulator, conn: Connection, dom: D
     info = retrieve(conn.content, [task], ["info.state", "info.cancelled"])[task]
     assert info["info.state"] == "error" and info["info.cancelled"] is True
     assert dom.state == "shut off"
+
+
+def _bring_to(domain: Domain, state: str) -> None:
+    if domain.state == state:
+        return
+    if domain.state != "shut off":
+        domain.destroy()
+    if state in ("running", "paused"):
+        domain.start()
+    if state == "paused":
+        domain.suspend()
+    assert domain.state == state
+
+
+def _set_reservation(conn: Connection, domain: Domain, *, cancel_event: threading.Event) -> None:
+    current = domain.scheduler()["reservation"]
+    # through the Connection, which hands cancel_event on to the Domain
+    conn.set_scheduler(domain, reservation=current + 100, cancel_event=cancel_event)
+
+
+# (operation, task method, state before = state after a cancelled run)
+CANCELLABLE = [
+    ("start", "PowerOnVM_Task", "shut off"),
+    ("resume", "PowerOnVM_Task", "paused"),
+    ("suspend", "SuspendVM_Task", "running"),
+    ("reset", "ResetVM_Task", "running"),
+    ("destroy", "PowerOffVM_Task", "running"),
+    ("set_scheduler", "ReconfigVM_Task", "shut off"),
+]
+
+
+@pytest.mark.parametrize(("operation", "method", "state"), CANCELLABLE, ids=[c[0] for c in CANCELLABLE])
+def test_cancel_event_cancels_each_domain_operation(
+    sim: Simulator, conn: Connection, dom: Domain, operation: str, method: str, state: str
+) -> None:
+    _bring_to(dom, state)
+    reservation = dom.scheduler()["reservation"]
+    sim.set_task_behaviour(method, duration=4, steps=8)
+    event = threading.Event()
+    timer = threading.Timer(0.5, event.set)
+    timer.start()
+    started = time.monotonic()
+    with pytest.raises(
+        TaskCancelledError, match=r"was stopped by the caller; the task was cancelled"
+    ) as info:
+        if operation == "set_scheduler":
+            _set_reservation(conn, dom, cancel_event=event)
+        else:
+            getattr(dom, operation)(cancel_event=event)
+    timer.cancel()
+    assert time.monotonic() - started < 3  # well before the 4 s task would have ended
+    error = info.value
+    assert isinstance(error, errors.TaskError) and error.server_cancelled and error.task
+    task = vim.Task(error.task, conn.si._stub)
+    assert retrieve(conn.content, [task], ["info.cancelled"])[task]["info.cancelled"] is True
+    sim.set_task_behaviour(method, duration=0, steps=1)
+    assert dom.state == state
+    assert dom.scheduler()["reservation"] == reservation
+    _no_leftover_filters(conn)
+
+
+def test_cancel_event_set_beforehand_starts_no_task(conn: Connection, dom: Domain) -> None:
+    event = threading.Event()
+    event.set()
+    before = retrieve(conn.content, [dom.vm], ["recentTask"])[dom.vm].get("recentTask") or []
+    with pytest.raises(
+        TaskCancelledError, match=r"start of domain .* was cancelled by the caller before it started"
+    ):
+        dom.start(cancel_event=event)
+    after = retrieve(conn.content, [dom.vm], ["recentTask"])[dom.vm].get("recentTask") or []
+    assert len(after) == len(before)
+    with pytest.raises(TaskCancelledError, match="before it started") as info:
+        dom.reboot(cancel_event=event)  # checked before the tools check, nothing asked of the guest
+    assert info.value.task is None and not info.value.server_cancelled
+    assert dom.state == "shut off"
+
+
+def test_an_unset_cancel_event_changes_nothing(sim: Simulator, dom: Domain) -> None:
+    sim.set_task_behaviour("PowerOnVM_Task", duration=1.2, steps=3)
+    started = time.monotonic()
+    dom.start(cancel_event=threading.Event())
+    assert time.monotonic() - started >= 1.0
+    assert dom.state == "running"
+
+
+def test_define_cancelled_while_registering_removes_the_upload(sim: Simulator, conn: Connection) -> None:
+    from esxnb.datastore_files import exists
+
+    name = "esxnb-cancelled-define"
+    xml = (
+        f"<domain type='vmware'><name>{name}</name><memory unit='KiB'>262144</memory><vcpu>1</vcpu>"
+        "<os><type arch='x86_64'>hvm</type></os><devices>"
+        f"<disk type='file' device='disk'><source file='[LocalDS_0] {name}/disk.vmdk'/>"
+        "<target dev='sda' bus='scsi'/></disk><controller type='scsi' index='0' model='lsilogic'/>"
+        "</devices></domain>"
+    )
+    sim.set_task_behaviour("RegisterVM_Task", duration=4, steps=4)
+    event = threading.Event()
+    timer = threading.Timer(0.5, event.set)
+    timer.start()
+    try:
+        with pytest.raises(
+            TaskCancelledError, match=r"registration of domain .* the task was cancelled"
+        ) as info:
+            conn.define(xml, cancel_event=event)
+    finally:
+        timer.cancel()
+        sim.set_task_behaviour("RegisterVM_Task", duration=0, steps=1)
+    assert "was removed again" in str(info.value)
+    assert not exists(conn, f"[LocalDS_0] {name}/{name}.vmx")
+    with pytest.raises(errors.NotFoundError):
+        conn.domain(name)
 
 
 def test_question_without_auto_answer_raises_and_cancels(

@@ -147,6 +147,7 @@ def test_progress_and_cancel(conn: Connection, sim: Simulator) -> None:
     finally:
         sim.set_task_behaviour("PowerOnVM_Task", duration=0, steps=1)
     assert "cancel" in form.outcomes[VM0].lower()
+    assert "stopped by the caller; the task was cancelled" in form.outcomes[VM0]
     assert form.outcomes[VM1] == "cancelled"
     assert first.bar.bar_style == "danger"
     assert [_server(conn, n, "runtime.powerState") for n in (VM0, VM1)] == ["poweredOff", "poweredOff"]

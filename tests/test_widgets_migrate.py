@@ -127,6 +127,7 @@ def test_cancel_stops_the_migration(vc: Simulator, source: tuple[Connection, str
     form.cancel_button.click()
     assert form.wait(30)
     assert form.status.kind == "error" and "cancel" in form.status.text.lower()
+    assert "stopped by the caller; the task was cancelled" in form.status.text  # on the server too
     assert f"still on {host}" in form.status.text
     assert form.progress.bar.bar_style == "danger"
     assert _placement(vc)[name] == host

@@ -17,13 +17,11 @@ __all__ = [
     "BackgroundRunner",
     "StatusArea",
     "TaskProgress",
-    "cancel_running_tasks",
     "connection_of",
     "download_link",
     "error_text",
     "highlight",
     "observe_connection",
-    "run_with_cancel",
 ]
 
 log = logging.getLogger("esxnb.widgets")
@@ -105,7 +103,9 @@ class TaskProgress(widgets.HBox):
 class BackgroundRunner:
     """Runs one job at a time in a daemon thread so the kernel keeps answering.
 
-    ``cancel_event`` is set by :meth:`cancel`; jobs that can stop early look at it.
+    ``cancel_event`` is set by :meth:`cancel`; jobs pass it to the esxnb calls they make
+    (``Domain.start(cancel_event=...)``, ``Connection.migrate(..., cancel_event=...)``), which
+    cancel the server task when the server allows it.
     ``on_done(result)`` / ``on_error(exc)`` run in the worker thread.
     """
 
@@ -219,53 +219,3 @@ def download_link(data: str | bytes, filename: str, mime: str) -> str:
         f"href='{href}' style='display:inline-block;padding:2px 12px;border:1px solid #999;"
         f"border-radius:3px;text-decoration:none;color:inherit'>⬇ Download {html.escape(filename)}</a>"
     )
-
-
-def run_with_cancel(
-    call: Callable[[], Any], cancel_event: threading.Event, on_cancel: Callable[[], None]
-) -> Any:
-    """Run ``call``; if ``cancel_event`` is set meanwhile, ``on_cancel()`` runs once (in a watcher thread)."""
-    finished = threading.Event()
-
-    def watch() -> None:
-        while not finished.is_set():
-            if cancel_event.wait(0.2):
-                if not finished.is_set():
-                    _safely(on_cancel)
-                return
-
-    watcher = threading.Thread(target=watch, name="esxnb-cancel-watch", daemon=True)
-    watcher.start()
-    try:
-        return call()
-    finally:
-        finished.set()
-
-
-def cancel_running_tasks(content: Any, vm: Any) -> int:
-    """Ask the server to cancel the queued/running tasks of ``vm`` that it says are cancelable.
-
-    The tasks are looked up in the TaskManager's recent tasks (by entity) and the VM's own
-    ``recentTask`` list (some servers fill only one of them). Returns how many were
-    cancelled; the code waiting on a task then sees it fail as cancelled.
-    """
-    from .._collect import retrieve
-    from .._faults import translate
-
-    manager = content.taskManager
-    with translate("looking up the tasks to cancel"):
-        found = retrieve(content, [manager, vm], ["recentTask"])
-        tasks = {task for props in found.values() for task in props.get("recentTask") or []}
-        infos = (
-            retrieve(content, list(tasks), ["info.entity", "info.state", "info.cancelable"]) if tasks else {}
-        )
-    cancelled = 0
-    for task, info in infos.items():
-        entity = info.get("info.entity")
-        if entity is None or entity._moId != vm._moId:
-            continue
-        if str(info.get("info.state")) in ("queued", "running") and info.get("info.cancelable"):
-            with translate("cancelling a task"):
-                task.CancelTask()
-            cancelled += 1
-    return cancelled

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+import inspect
+import threading
 from typing import Any
 
 import ipywidgets as widgets
@@ -12,11 +14,9 @@ from ._common import (
     BackgroundRunner,
     StatusArea,
     TaskProgress,
-    cancel_running_tasks,
     connection_of,
     error_text,
     observe_connection,
-    run_with_cancel,
 )
 
 __all__ = ["DomainBrowser", "ACTIONS", "DESTRUCTIVE"]
@@ -310,11 +310,7 @@ class DomainBrowser(widgets.VBox):
                     continue
                 try:
                     domain = connection.domain(uuid)
-                    run_with_cancel(
-                        lambda: _call(getattr(domain, action), row, self.task_timeout),
-                        runner.cancel_event,
-                        lambda: cancel_running_tasks(connection.content, domain.vm),
-                    )
+                    _call(getattr(domain, action), row, self.task_timeout, runner.cancel_event)
                 except errors.EsxnbError as exc:
                     row.finish(False, error_text(exc))
                     self.outcomes[name] = error_text(exc)
@@ -516,10 +512,8 @@ class DomainBrowser(widgets.VBox):
         return started
 
 
-def _call(method: Any, progress: TaskProgress, timeout: float | None) -> Any:
-    """Call a Domain lifecycle method with the progress callback and timeout it accepts."""
-    import inspect
-
+def _call(method: Any, progress: TaskProgress, timeout: float | None, cancel_event: threading.Event) -> Any:
+    """Call a Domain lifecycle method with the progress callback, timeout and cancel event it accepts."""
     accepted = inspect.signature(method).parameters
     kwargs: dict[str, Any] = {}
     if "progress" in accepted:
@@ -528,4 +522,6 @@ def _call(method: Any, progress: TaskProgress, timeout: float | None) -> Any:
         progress(None, "running ...")
     if timeout is not None and "timeout" in accepted:
         kwargs["timeout"] = timeout
+    if "cancel_event" in accepted:
+        kwargs["cancel_event"] = cancel_event
     return method(**kwargs)

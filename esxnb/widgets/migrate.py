@@ -11,11 +11,9 @@ from ._common import (
     BackgroundRunner,
     StatusArea,
     TaskProgress,
-    cancel_running_tasks,
     connection_of,
     error_text,
     observe_connection,
-    run_with_cancel,
 )
 
 __all__ = ["MigrateForm"]
@@ -25,8 +23,9 @@ class MigrateForm(widgets.VBox):
     """Migrate a domain to another host through the vCenter managing both.
 
     ``connection`` (a Connection or a ConnectForm) must know a vCenter: a ``vpx://`` URI or
-    ``esx://...?vcenter=``. Domains come from ``connection.domains()``, destinations from the
-    vCenter's ``hosts()``. ``form.result`` is the :class:`~esxnb.migration.MigrationResult`.
+    ``esx://...?vcenter=``. Domains come from ``connection.domains()``, destinations from
+    ``connection.migration_destinations()`` (the hosts of the vCenter's datacenter).
+    ``form.result`` is the :class:`~esxnb.migration.MigrationResult`.
     """
 
     def __init__(self, connection: Any = None, *, timeout: float | None = None) -> None:
@@ -90,7 +89,7 @@ class MigrateForm(widgets.VBox):
             return
         try:
             self.domains = connection.domains()
-            self.hosts = _vcenter_view(vcenter, vcenter.datacenter_path or "", require_host=False).hosts()
+            self.hosts = connection.migration_destinations()
         except errors.EsxnbError as exc:
             self.status.error(f"cannot read the inventory: {error_text(exc)}")
             return
@@ -173,12 +172,9 @@ class MigrateForm(widgets.VBox):
         progress.reset(f"{name} → {_last(path)}")
 
         def job() -> Any:
-            vcenter = connection.vcenter
-            destination = _vcenter_view(vcenter, path, require_host=True)
-            return run_with_cancel(
-                lambda: connection.migrate(uuid, destination, progress=progress, timeout=self.timeout),
-                runner.cancel_event,
-                lambda: cancel_running_tasks(vcenter.content, vcenter.domain(uuid).vm),
+            # the host's vpx path, resolved on the source's vCenter session (no second login)
+            return connection.migrate(
+                uuid, path, progress=progress, timeout=self.timeout, cancel_event=runner.cancel_event
             )
 
         started = runner.start(job, on_done=self._done, on_error=self._failed, on_finally=self._idle)
@@ -226,20 +222,3 @@ class MigrateForm(widgets.VBox):
 
 def _last(path: str) -> str:
     return path.rstrip("/").rsplit("/", 1)[-1]
-
-
-def _vcenter_view(vcenter: Any, path: str, *, require_host: bool) -> Any:
-    """A Connection bound to ``path`` in the vCenter that shares its session (no second login).
-
-    Used for the destination host (``Connection.migrate`` takes a Connection or a URI, and a
-    URI would need the password again, which the forms never keep) and for listing every
-    host of the datacenter. Never closed: the session belongs to ``vcenter``.
-    """
-    from urllib.parse import unquote
-
-    from .._location import resolve_path
-    from ..connection import Connection
-
-    items = tuple(unquote(item) for item in path.split("/") if item)
-    location = resolve_path(vcenter.content, items, require_host=require_host)
-    return Connection(vcenter.uri.replace(path="/" + path.strip("/")), vcenter.session, location)

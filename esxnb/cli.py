@@ -145,7 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = commands.add_parser("migrate", help="migrate a domain through vCenter")
     sub.add_argument("domain", metavar="DOMAIN", help="name or UUID")
     sub.add_argument("source", metavar="SRC_URI")
-    sub.add_argument("destination", metavar="DST_URI")
+    sub.add_argument(
+        "destination",
+        metavar="DST",
+        help="destination URI, or a host name or vpx path in the source's vCenter",
+    )
     sub.add_argument("--ca-file", help="CA bundle to verify the servers' certificates with")
     sub.set_defaults(run=_migrate)
 

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import pytest
 from pyVim.connect import Disconnect, SmartConnect
-from pyVmomi import vim, vmodl
+from pyVmomi import VmomiSupport, vim, vmodl
 
 from esxnb.errors import SimulatorError
 from esxnb.simulator import Simulator, free_port_on
@@ -252,6 +252,38 @@ def test_stop_leaves_no_files() -> None:
         os.kill(pid, 0)
 
 
+def test_launcher_exits_when_its_parent_goes_away() -> None:
+    sim = Simulator("esx", vms=1).start()
+    proc, state_dir = sim._proc, sim.state_dir
+    proc.stdin.close()  # what the kernel does when the Python process dies
+    proc.wait(timeout=10)
+    assert not glob.glob(f"{state_dir}/datastores/*")
+    sim.stop()
+
+
+def test_vmx_of_a_created_vm(esx_sim: Simulator) -> None:
+    with session(esx_sim) as si:
+        dc = si.content.rootFolder.childEntity[0]
+        host = all_hosts(si)[0]
+        nic = vim.vm.device.VirtualDeviceSpec(
+            operation="add",
+            device=vim.vm.device.VirtualVmxnet3(
+                key=-1, backing=vim.vm.device.VirtualEthernetCard.NetworkBackingInfo(deviceName="VM Network")))
+        spec = vim.vm.ConfigSpec(name="created-1", guestId="ubuntu64Guest", memoryMB=2048, numCPUs=4,
+                                 files=vim.vm.FileInfo(vmPathName="[LocalDS_0]"), deviceChange=[nic])
+        info = wait_task(dc.vmFolder.CreateVM_Task(config=spec, pool=host.parent.resourcePool, host=host))
+        assert info.state == "success", info.error
+        vm = info.result
+        try:
+            vmx = download_vmx(esx_sim, si, vm)
+            assert (vmx["displayname"], vmx["memsize"], vmx["numvcpus"]) == ("created-1", "2048", "4")
+            assert vmx["guestos"] == "ubuntu-64"
+            assert vmx["ethernet0.virtualdev"] == "vmxnet3" and vmx["ethernet0.networkname"] == "VM Network"
+            assert vmx_uuid(vmx["uuid.bios"]) == vm.config.uuid
+        finally:
+            wait_task(vm.Destroy_Task())
+
+
 def test_http_transport() -> None:
     with Simulator("esx", vms=1, transport="http") as sim:
         assert sim.url.startswith("http://") and sim.ca_file is None
@@ -309,7 +341,7 @@ def test_command_line_runs_in_the_foreground() -> None:
 @pytest.mark.slow
 def test_ten_thousand_vms() -> None:
     started = time.monotonic()
-    with Simulator("esx", vms=10_000) as sim:
+    with Simulator("esx", vms=10_000, startup_timeout=400) as sim:
         ready = time.monotonic() - started
         with session(sim) as si:
             assert len(all_vms(si)) == 10_000
@@ -573,3 +605,161 @@ def test_vcenter_managing_an_esx_host() -> None:
                 vc_vms = {vm.name: (vm.config.uuid, vm.config.hardware.memoryMB, vm.config.hardware.numCPU)
                           for vm in found.vm}
             assert esx_vms == vc_vms and len(esx_vms) == 3
+
+
+def test_nothing_left_when_the_python_process_dies() -> None:
+    script = (
+        "import os, sys\n"
+        "from esxnb.simulator import Simulator\n"
+        "sim = Simulator('esx', vms=1).start()\n"
+        "print(sim.state_dir, flush=True)\n"
+        "os._exit(0) if sys.argv[1] == 'kill' else None\n"
+    )
+    for how in ("kill", "exit"):
+        out = subprocess.run([sys.executable, "-c", script, how], capture_output=True, text=True, timeout=60)
+        state_dir = out.stdout.strip()
+        assert state_dir.startswith("/"), out.stderr
+        wait_for(lambda: not os.path.exists(state_dir), timeout=10)
+
+
+# -- multi-datacenter inventories, injected faults, live container views ------------
+
+
+def test_each_datacenter_has_its_own_datastores() -> None:
+    # Every datacenter has a datastore called LocalDS_0: each VM's .vmx goes to its own.
+    with Simulator("vpx", datacenters=2, clusters=1, hosts=1, standalone_hosts=1, vms=1) as sim:
+        with session(sim) as si:
+            vms = all_vms(si)
+            assert len(vms) == sim.total_vms() == 4
+            assert sorted(dc_path_of(vm) for vm in vms) == ["DC0", "DC0", "DC1", "DC1"]
+            for vm in vms:
+                vmx = download_vmx(sim, si, vm)
+                assert (vmx["displayname"], vmx_uuid(vmx["uuid.bios"])) == (vm.name, vm.config.uuid)
+            dc1 = next(dc for dc in si.content.rootFolder.childEntity if dc.name == "DC1")
+            host = next(h for h in all_hosts(si) if h.name == "DC1_H0")
+            spec = vim.vm.ConfigSpec(name="dc1-new", guestId="otherGuest", memoryMB=64, numCPUs=1,
+                                     files=vim.vm.FileInfo(vmPathName="[LocalDS_0]"))
+            info = wait_task(dc1.vmFolder.CreateVM_Task(config=spec, pool=host.parent.resourcePool, host=host))
+            assert info.state == "success", info.error
+            assert download_vmx(sim, si, info.result)["displayname"] == "dc1-new"
+
+
+def method_faults(si: vim.ServiceInstance) -> dict[str, type]:
+    """Every fault type pyvmomi knows in this session's API version, by WSDL name."""
+    version = si._stub.version
+    found = {}
+    for (ns, name), definition in list(VmomiSupport._wsdlDefMap.items()):
+        if ns != "urn:vim25":
+            continue
+        cls = VmomiSupport.GetWsdlType(ns, name)
+        # A fault's definition: (vmodl name, WSDL name, parent, version, properties).
+        if isinstance(cls, type) and issubclass(cls, vmodl.MethodFault) \
+                and VmomiSupport.IsChildVersion(version, definition[3]):
+            found[name] = cls
+    return found
+
+
+def retrieve_name(si: vim.ServiceInstance, obj: vmodl.ManagedObject) -> list:
+    pc = si.content.propertyCollector
+    spec = vmodl.query.PropertyCollector.FilterSpec(
+        objectSet=[vmodl.query.PropertyCollector.ObjectSpec(obj=obj)],
+        propSet=[vmodl.query.PropertyCollector.PropertySpec(type=type(obj), pathSet=["name"])])
+    return pc.RetrievePropertiesEx([spec], vmodl.query.PropertyCollector.RetrieveOptions()).objects
+
+
+def test_injected_faults_are_complete(ctl) -> None:
+    sim, si = ctl
+    with pytest.raises(vim.fault.NotAuthenticated) as caught:
+        sim.inject_fault("RetrievePropertiesEx", "NotAuthenticated", "The session is not authenticated.", count=1)
+        retrieve_name(si, si.content.rootFolder)
+    assert caught.value.msg == "The session is not authenticated."
+    assert caught.value.object == si.content.sessionManager and caught.value.privilegeId == "System.View"
+    assert retrieve_name(si, si.content.rootFolder)  # count=1: used up
+
+    vm = vm_named(si, "DC0_H0_VM0")
+    powered(vm, "poweredOn")
+    sim.inject_fault("PowerOnVM_Task", "InvalidPowerState", "already on", count=1)
+    with pytest.raises(vim.fault.InvalidPowerState) as caught:
+        vm.PowerOnVM_Task()
+    assert (caught.value.requestedState, caught.value.existingState) == ("poweredOff", "poweredOn")
+    sim.inject_fault("PowerOnVM_Task", "InvalidPowerState", "already on", count=1, task=True)
+    error = wait_task(vm.PowerOnVM_Task()).error
+    assert isinstance(error, vim.fault.InvalidPowerState) and error.existingState == "poweredOn"
+
+    sim.inject_fault("PowerOnVM_Task", "TaskInProgress", "busy", count=1)
+    with pytest.raises(vim.fault.TaskInProgress) as caught:
+        vm.PowerOnVM_Task()
+    assert isinstance(caught.value.task, vim.Task)
+
+
+def test_every_injectable_fault_decodes(ctl) -> None:
+    sim, si = ctl
+    vm = vm_named(si, "DC0_H0_VM1")
+    refused, wrong = [], []
+    faults = method_faults(si)
+    assert len(faults) > 600
+    for name, cls in faults.items():
+        try:
+            sim.inject_fault("CurrentTime", name, f"call {name}", count=1)
+        except SimulatorError as exc:
+            assert "unknown fault type" in str(exc) or "is not a fault type" in str(exc), exc
+            refused.append(name)
+            continue
+        sim.inject_fault("PowerOnVM_Task", name, f"task {name}", count=1, task=True)
+        try:
+            si.CurrentTime()
+            wrong.append(f"{name}: no fault")
+        except vmodl.MethodFault as exc:
+            if type(exc) is not cls or exc.msg != f"call {name}":
+                wrong.append(f"{name}: got {type(exc).__name__} {exc.msg!r}")
+        error = wait_task(vm.PowerOnVM_Task()).error
+        if type(error) is not cls or error.msg != f"task {name}":
+            wrong.append(f"{name} (task): got {type(error).__name__} {getattr(error, 'msg', '')!r}")
+    assert not wrong
+    # govmomi 0.24 lacks only a few types pyvmomi knows (LocalizedMethodFault is no fault).
+    assert len(refused) < 10, refused
+
+
+def test_container_views_follow_the_inventory(ctl) -> None:
+    sim, si = ctl
+    views = si.content.viewManager
+    vm = vm_named(si, "DC0_C0_RP0_VM1")
+    powered(vm, "poweredOff")  # to unregister it
+    source = vm.runtime.host
+    target = next(h for h in source.parent.host if h != source)
+    on_source = views.CreateContainerView(source, [vim.VirtualMachine], False)
+    on_target = views.CreateContainerView(target, [vim.VirtualMachine], False)
+    on_cluster = views.CreateContainerView(source.parent, [vim.VirtualMachine], True)
+    on_pool = views.CreateContainerView(source.parent.resourcePool, [vim.VirtualMachine], False)
+    try:
+        assert vm in on_source.view and vm not in on_target.view
+        assert wait_task(vm.RelocateVM_Task(vim.vm.RelocateSpec(host=target))).state == "success"
+        assert vm not in on_source.view and vm in on_target.view
+        assert list(on_cluster.view).count(vm) == 1
+
+        dc = si.content.rootFolder.childEntity[0]
+        path, name = vm.config.files.vmPathName, vm.name
+        vm.UnregisterVM()
+        assert vm not in on_target.view and vm not in on_cluster.view and vm not in on_pool.view
+        info = wait_task(dc.vmFolder.RegisterVM_Task(path=path, name=name, asTemplate=False,
+                                                     pool=target.parent.resourcePool, host=target))
+        assert info.state == "success", info.error
+        vm = info.result
+        assert vm in on_target.view and vm in on_cluster.view and vm in on_pool.view
+
+        standalone = next(h for h in all_hosts(si) if h.name == "DC0_H0")
+        spec = vim.vm.RelocateSpec(host=standalone, pool=standalone.parent.resourcePool)
+        assert wait_task(vm.RelocateVM_Task(spec)).state == "success"
+        assert vm not in on_target.view and vm not in on_cluster.view and vm not in on_pool.view
+
+        spec = vim.vm.ConfigSpec(name="view-created", guestId="otherGuest", memoryMB=64, numCPUs=1,
+                                 files=vim.vm.FileInfo(vmPathName="[LocalDS_0]"))
+        info = wait_task(dc.vmFolder.CreateVM_Task(config=spec, pool=target.parent.resourcePool, host=target))
+        assert info.state == "success", info.error
+        created = info.result
+        assert created in on_target.view and created in on_cluster.view
+        assert wait_task(created.Destroy_Task()).state == "success"
+        assert created not in on_target.view and created not in on_cluster.view
+    finally:
+        for view in (on_source, on_target, on_cluster, on_pool):
+            view.Destroy()

@@ -52,30 +52,37 @@ def run(args: argparse.Namespace) -> int:
             session_idle_timeout=args.session_idle_timeout, tools=args.tools,
         )
         stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        with sim:
-            print(f"vSphere simulator ({args.mode}) running at {sim.url}")
-            print(f"  URI:      {sim.uri}")
-            print(f"  username: {sim.username}")
-            print(f"  password: {sim.password}")
-            if sim.ca_file:
-                print(f"  CA file:  {sim.ca_file}  (or add no_verify=1 to the URI)")
-            print()
-            print(f"  export ESXNB_URI='{sim.uri_with(no_verify=1) if sim.ca_file else sim.uri}'")
-            print(f"  export ESXNB_USERNAME='{sim.username}' ESXNB_PASSWORD='{sim.password}'")
-            print("Press Ctrl-C to stop.", flush=True)
-            try:
-                while not stop.wait(0.5):
-                    if not sim.running:
-                        print("the simulator exited", file=sys.stderr)
-                        return 1
-            except KeyboardInterrupt:
-                pass
-        print("stopped.")
-        return 0
+        # Ctrl-C and SIGTERM only set the event, so a signal at any moment
+        # still ends in a clean stop().
+        previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            return _serve(args, sim, stop)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
     except SimulatorError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+
+
+def _serve(args: argparse.Namespace, sim: Simulator, stop: threading.Event) -> int:
+    with sim:
+        print(f"vSphere simulator ({args.mode}) running at {sim.url}")
+        print(f"  URI:      {sim.uri}")
+        print(f"  username: {sim.username}")
+        print(f"  password: {sim.password}")
+        if sim.ca_file:
+            print(f"  CA file:  {sim.ca_file}  (or add no_verify=1 to the URI)")
+        print()
+        print(f"  export ESXNB_URI='{sim.uri_with(no_verify=1) if sim.ca_file else sim.uri}'")
+        print(f"  export ESXNB_USERNAME='{sim.username}' ESXNB_PASSWORD='{sim.password}'")
+        print("Press Ctrl-C to stop.", flush=True)
+        while not stop.wait(0.5):
+            if not sim.running:
+                print("the simulator exited", file=sys.stderr)
+                return 1
+    print("stopped.")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import secrets
@@ -15,6 +16,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import weakref
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,20 @@ from esxnb.errors import SimulatorError
 from ._build import ensure_built
 
 TOOLS_STATES = ("toolsOk", "toolsNotRunning", "toolsNotInstalled")
+
+# Simulators still running when the interpreter exits are stopped then, so
+# their state directories go too (a killed interpreter is covered by the
+# launcher itself: it exits and cleans up when its stdin closes).
+_running: weakref.WeakSet[Simulator] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all() -> None:
+    for sim in list(_running):
+        try:
+            sim.stop(timeout=5)
+        except Exception:  # noqa: BLE001 - best effort at exit
+            pass
 
 
 def free_port_on(*addresses: str, attempts: int = 50) -> int:
@@ -92,8 +108,16 @@ class Simulator:
     both the same port on two loopback addresses (see :func:`free_port_on`);
     by default the ESX one takes the vCenter's port and transport.
 
+    Injected faults carry what a real server puts in them (NotAuthenticated:
+    the session manager and ``System.View``; InvalidPowerState: the VM's
+    power state and the one the method needs; a fault's task, host, VM...
+    properties name real objects), so pyvmomi decodes every one of them.
+
     Also: ``/folder`` needs a session cookie (401 otherwise), RegisterVM_Task
-    applies the ``.vmx``, RelocateVM_Task updates ``host.vm``/``pool.vm``.
+    applies the ``.vmx``, RelocateVM_Task updates ``host.vm``/``pool.vm``,
+    ContainerViews stay live when VMs are created, registered, moved or
+    removed, and multi-datacenter inventories keep each VM's files in its
+    own datacenter's datastore.
     """
 
     def __init__(
@@ -161,7 +185,8 @@ class Simulator:
         self.management_server_ip = management_server_ip
         self.managed_by = managed_by
         self.host_name = host_name
-        self.startup_timeout = startup_timeout or max(60.0, self.total_vms() / 400.0)
+        # About 7-60 s per 10,000 VMs on 2 busy cores (file creation dominates).
+        self.startup_timeout = startup_timeout or max(60.0, self.total_vms() / 50.0)
         self._token = secrets.token_hex(16)
         self._proc: subprocess.Popen[bytes] | None = None
         self._state_dir: str | None = None
@@ -319,6 +344,7 @@ class Simulator:
             except OSError as exc:
                 self._cleanup_dir()
                 raise SimulatorError(f"cannot run the simulator launcher {binary}: {exc}") from exc
+        _running.add(self)
         try:
             self._ready = self._wait_ready(log_path)
         except BaseException:
@@ -372,6 +398,7 @@ class Simulator:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the launcher (SIGINT, then SIGKILL) and remove its files."""
         proc, self._proc = self._proc, None
+        _running.discard(self)
         if proc is not None:
             if proc.poll() is None:
                 try:

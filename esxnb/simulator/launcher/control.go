@@ -208,7 +208,12 @@ func (st *state) control(req *controlRequest) (map[string]interface{}, error) {
 		if name == "" {
 			name = "InvalidState"
 		}
-		if _, err := newFault(name); err != nil {
+		// Refuse now a fault that could not be completed when it is sent.
+		probe, err := newFault(name)
+		if err == nil {
+			err = checkFault(probe)
+		}
+		if err != nil {
 			return nil, errorf("%s", err)
 		}
 		if req.Task && !strings.HasSuffix(req.Method, "_Task") {

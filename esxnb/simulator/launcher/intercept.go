@@ -92,6 +92,9 @@ func (st *state) intercept(w http.ResponseWriter, r *http.Request, call *soapCal
 
 func (st *state) answerFault(w http.ResponseWriter, call *soapCall, rule *faultRule) {
 	fault, err := newFault(rule.Fault)
+	if err == nil {
+		err = completeFault(fault, call.Method, call.This)
+	}
 	if err != nil {
 		fault = &types.SystemError{Reason: err.Error()}
 	}

@@ -13,7 +13,12 @@
 //     AnswerVM, CancelTask, slow tasks with progress, injected faults and
 //     delays (intercept.go, tools.go, tasks.go);
 //   - /folder requires a valid session cookie;
-//   - RelocateVM_Task keeps host.vm and pool.vm right;
+//   - RelocateVM_Task keeps host.vm and pool.vm right, and ContainerViews
+//     follow VMs that are created, registered or moved (views.go);
+//   - injected faults carry the properties a real server fills in
+//     (faults.go);
+//   - datastore paths resolve in the datacenter of the object they belong
+//     to: every datacenter has its own LocalDS_0 (datastores.go);
 //   - an ESX host can report a managing vCenter (-management-server-ip) and
 //     mirror that vCenter's VMs (-mirror FILE).
 //
@@ -24,22 +29,38 @@
 // Control API (control.go): POST /esxnb/control with header
 // "X-Esxnb-Token: $ESXNB_SIM_TOKEN" and a JSON body {"op": NAME, ...}; the
 // answer is {"ok": true, ...} or {"ok": false, "error": "..."} with status 400.
-// Operations: set_tools, add_question, clear_questions, set_task_behaviour,
-// inject_fault, set_delay, clear_faults, set_host_ip, set_management_server,
-// vm_info, ping.
+// Operations (fields in brackets):
+//
+//	ping                                          -> {"mode": "vpx"|"esx"}
+//	set_tools [vm, status]                        toolsOk|toolsNotRunning|toolsNotInstalled
+//	add_question [vm, text, choices, default, on, cancel_choices]
+//	                                              the next `on` task (PowerOnVM_Task) of vm stays
+//	                                              running with runtime.question until AnswerVM
+//	                                              or CancelTask
+//	clear_questions [vm]                          forget questions not raised yet
+//	set_task_behaviour [method, duration, steps]  *_Task runs `duration` s, progress in `steps`
+//	inject_fault [method, fault, message, task, count]
+//	                                              answer with a fault (task=true: the task fails)
+//	set_delay [method ("*": all), seconds]        delay calls
+//	clear_faults                                  drop faults and delays
+//	reset                                         drop faults, delays, task behaviours, questions
+//	set_host_ip [host, ip]                        management IP (what SearchIndex.FindByIp sees)
+//	set_management_server [ip]                    summary.managementServerIp of every host
+//	vms [host]                                    -> {"vms": [{name, uuid, memory_mb, ...}]}
 package main
 
 import (
 	"encoding/json"
 	"flag"
-	"io"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"syscall"
 	"time"
@@ -69,6 +90,7 @@ type options struct {
 	shutdownDelay      time.Duration
 	toolsDefault       string
 	watchStdin         bool
+	cpuProfile         string
 }
 
 func parseFlags() *options {
@@ -94,6 +116,7 @@ func parseFlags() *options {
 	flag.DurationVar(&o.shutdownDelay, "shutdown-delay", 500*time.Millisecond, "ShutdownGuest powers off after this")
 	flag.StringVar(&o.toolsDefault, "tools", "toolsOk", "initial tools state of every VM: toolsOk, toolsNotRunning, toolsNotInstalled")
 	flag.BoolVar(&o.watchStdin, "exit-on-stdin-eof", false, "stop when stdin closes (the parent process died)")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the start-up to this file")
 	flag.Parse()
 	if o.password == "" {
 		o.password = os.Getenv("ESXNB_SIM_PASSWORD")
@@ -194,6 +217,9 @@ func main() {
 	if o.watchStdin {
 		go func() {
 			_, _ = io.Copy(io.Discard, os.Stdin)
+			// The parent died without stopping us: nobody else will remove
+			// the state directory it made.
+			ownState = true
 			sigs <- syscall.SIGTERM
 		}()
 	}
@@ -213,6 +239,11 @@ func main() {
 		simulator.SessionIdleTimeout = o.sessionIdleTimeout
 	}
 
+	if o.cpuProfile != "" {
+		if f, err := os.Create(o.cpuProfile); err == nil {
+			_ = pprof.StartCPUProfile(f)
+		}
+	}
 	m := o.model()
 	if err := m.Create(); err != nil {
 		cleanup()
@@ -262,6 +293,9 @@ func main() {
 		"port":    addr.Port,
 		"ca_file": caFile,
 		"pid":     os.Getpid(),
+	}
+	if o.cpuProfile != "" {
+		pprof.StopCPUProfile()
 	}
 	line, _ := json.Marshal(ready)
 	fmt.Println(string(line))

@@ -45,19 +45,6 @@ func vmxUnescape(s string) string {
 	return b.String()
 }
 
-// localPath maps "[ds] dir/file" to the datastore's local directory.
-func (st *state) localPath(dsPath string) (string, bool) {
-	var p object.DatastorePath
-	if !p.FromString(dsPath) {
-		return "", false
-	}
-	dir := st.datastoreDir(p.Datastore)
-	if dir == "" {
-		return "", false
-	}
-	return filepath.Join(dir, filepath.FromSlash(p.Path)), true
-}
-
 func touch(file string) {
 	if _, err := os.Stat(file); os.IsNotExist(err) {
 		if f, err := os.OpenFile(file, os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
@@ -68,7 +55,7 @@ func touch(file string) {
 
 // prepareRegister creates the files a host creates for a registered VM.
 func (st *state) prepareRegister(call *soapCall) {
-	file, ok := st.localPath(call.Args["path"])
+	file, ok := st.localPath(call.This, call.Args["path"])
 	if !ok || path.Ext(file) != ".vmx" {
 		return
 	}
@@ -95,7 +82,7 @@ func (st *state) prepareRegister(call *soapCall) {
 func (st *state) finishRegister(call *soapCall, vm *simulator.VirtualMachine) {
 	var vmPath string
 	simulator.Map.WithLock(vm, func() { vmPath = vm.Config.Files.VmPathName })
-	file, ok := st.localPath(vmPath)
+	file, ok := st.localPath(vm.Self, vmPath)
 	if !ok {
 		return
 	}

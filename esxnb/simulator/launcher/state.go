@@ -25,7 +25,7 @@ type state struct {
 	token string
 
 	mu       sync.Mutex
-	dsDirs   map[string]string                              // datastore name -> local directory
+	dsDirs   map[dsKey]string                               // (datacenter, datastore name) -> local directory
 	userVMX  map[types.ManagedObjectReference]bool          // .vmx came from a client (registered)
 	toolsSet map[types.ManagedObjectReference]string        // tools mode per VM (default opts.toolsDefault)
 	rules    *rules                                         // faults, delays, task behaviours, questions
@@ -38,7 +38,7 @@ func newState(o *options, m *simulator.Model) *state {
 		opts:     o,
 		model:    m,
 		token:    os.Getenv("ESXNB_SIM_TOKEN"),
-		dsDirs:   map[string]string{},
+		dsDirs:   map[dsKey]string{},
 		userVMX:  map[types.ManagedObjectReference]bool{},
 		toolsSet: map[types.ManagedObjectReference]string{},
 		rules:    newRules(),
@@ -86,9 +86,8 @@ func (st *state) prepareInventory() error {
 	if st.opts.managementServerIP != "" {
 		st.setManagementServer(st.opts.managementServerIP)
 	}
-	for _, e := range simulator.Map.All("Datastore") {
-		ds := e.(*simulator.Datastore)
-		st.dsDirs[ds.Name] = ds.Info.GetDatastoreInfo().Url
+	if _, err := handlersOf(simulator.Map); err != nil {
+		return err
 	}
 	simulator.Map.AddHandler(&updateWatcher{st: st})
 	for _, e := range simulator.Map.All("VirtualMachine") {
@@ -109,22 +108,6 @@ func (st *state) setManagementServer(ip string) {
 			simulator.Map.Update(h, []types.PropertyChange{{Name: "summary.managementServerIp", Val: ip}})
 		})
 	}
-}
-
-func (st *state) datastoreDir(name string) string {
-	st.mu.Lock()
-	dir, ok := st.dsDirs[name]
-	st.mu.Unlock()
-	if ok {
-		return dir
-	}
-	if ds := datastoreByName(name); ds != nil {
-		dir = ds.Info.GetDatastoreInfo().Url
-		st.mu.Lock()
-		st.dsDirs[name] = dir
-		st.mu.Unlock()
-	}
-	return dir
 }
 
 // renderLocked renders vm's .vmx and finds its path.
@@ -179,6 +162,12 @@ func (st *state) install(server *simulator.Server) {
 // vmChangingMethods rewrite the .vmx of the VM they touch.
 var vmChangingMethods = map[string]bool{
 	"ReconfigVM_Task": true, "Rename_Task": true, "UpgradeVM_Task": true,
+	"CreateVM_Task": true, "CloneVM_Task": true, "RegisterVM_Task": true,
+	"RelocateVM_Task": true, "CreateChildVM_Task": true, "InstantClone_Task": true,
+}
+
+// placingMethods put a VM on a host and pool (ContainerViews must follow).
+var placingMethods = map[string]bool{
 	"CreateVM_Task": true, "CloneVM_Task": true, "RegisterVM_Task": true,
 	"RelocateVM_Task": true, "CreateChildVM_Task": true, "InstantClone_Task": true,
 }
@@ -324,6 +313,9 @@ func (st *state) afterTask(call *soapCall, before *beforeInfo, ref types.Managed
 	if call.Method != "RegisterVM_Task" {
 		st.applyTools(vm)
 	}
+	if placingMethods[call.Method] {
+		refreshViews(vm.Self)
+	}
 	if err := st.writeVMX(vm, before.rendered); err != nil {
 		log.Printf("writing .vmx of %s: %s", vm.Self.Value, err)
 	}
@@ -343,20 +335,36 @@ func (st *state) fixRelocate(vm *simulator.VirtualMachine, before *beforeInfo) {
 			newPool = &p
 		}
 	})
+	// Through Map.Update, so that WaitForUpdates watchers of host.vm and
+	// pool.vm see the move too.
+	edit := func(ref types.ManagedObjectReference, field func(obj interface{}) *[]types.ManagedObjectReference, add bool) {
+		obj := simulator.Map.Get(ref)
+		if obj == nil {
+			return
+		}
+		simulator.Map.WithLock(obj, func() {
+			list := field(obj)
+			if list == nil || hasRef(*list, vm.Self) == add {
+				return
+			}
+			next := make([]types.ManagedObjectReference, 0, len(*list)+1)
+			for _, r := range *list {
+				if r != vm.Self {
+					next = append(next, r)
+				}
+			}
+			if add {
+				next = append(next, vm.Self)
+			}
+			simulator.Map.Update(obj, []types.PropertyChange{{Name: "vm", Val: next}})
+		})
+	}
 	move := func(oldRef types.ManagedObjectReference, newRef *types.ManagedObjectReference, field func(obj interface{}) *[]types.ManagedObjectReference) {
 		if newRef == nil || oldRef == *newRef {
 			return
 		}
-		if old := simulator.Map.Get(oldRef); old != nil {
-			if list := field(old); list != nil {
-				simulator.Map.RemoveReference(old, list, vm.Self) // takes the object lock itself
-			}
-		}
-		if nw := simulator.Map.Get(*newRef); nw != nil {
-			if list := field(nw); list != nil {
-				simulator.Map.AddReference(nw, list, vm.Self) // takes the object lock itself
-			}
-		}
+		edit(oldRef, field, false)
+		edit(*newRef, field, true)
 	}
 	hostVMs := func(obj interface{}) *[]types.ManagedObjectReference {
 		if h, ok := obj.(*simulator.HostSystem); ok {

@@ -391,25 +391,16 @@ func isStaticMAC(mac string) bool {
 }
 
 // vmxPath returns the local path of vm's .vmx. The caller holds vm's lock.
-func vmxPath(vm *simulator.VirtualMachine, datastoreDir func(string) string) (string, error) {
+func vmxPath(vm *simulator.VirtualMachine, datastoreDir func(types.ManagedObjectReference, string) string) (string, error) {
 	var p object.DatastorePath
 	if vm.Config == nil || !p.FromString(vm.Config.Files.VmPathName) {
 		return "", fmt.Errorf("%s: no vmPathName", vm.Self.Value)
 	}
-	dir := datastoreDir(p.Datastore)
+	dir := datastoreDir(vm.Self, p.Datastore)
 	if dir == "" {
 		return "", fmt.Errorf("%s: datastore %q not found", vm.Self.Value, p.Datastore)
 	}
 	return filepath.Join(dir, filepath.FromSlash(p.Path)), nil
-}
-
-func datastoreByName(name string) *simulator.Datastore {
-	for _, e := range simulator.Map.All("Datastore") {
-		if ds, ok := e.(*simulator.Datastore); ok && ds.Name == name {
-			return ds
-		}
-	}
-	return nil
 }
 
 // patchedKeys are the entries the API can change in a client's .vmx.

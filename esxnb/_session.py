@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import select
 import ssl
 import threading
 from http.cookies import SimpleCookie
@@ -63,6 +64,40 @@ def _find_api_version(
             f"{transport}://{host}:{port}/sdk is down or is not a vSphere API server"
         )
     return version
+
+
+def _dropped(connection: Any) -> bool:
+    """Whether a pooled, idle HTTP connection was closed or reset by the other side.
+
+    An idle keep-alive socket has nothing to read: if it is readable, the server (or a load
+    balancer, NAT, proxy) closed it and EOF or RST is waiting.
+    """
+    sock = getattr(connection, "sock", None)
+    if sock is None:
+        return True
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
+class _SoapStub(SoapStubAdapter):
+    """pyvmomi's SOAP stub, except that it never hands out a pooled connection the server closed.
+
+    pyvmomi reuses pooled connections unchecked, so the first call after the server closed an
+    idle one (restart, idle timeout, network blip) failed although nothing was wrong any more;
+    retrying calls instead would repeat non-idempotent requests (power on, relocate).
+    """
+
+    def GetConnection(self) -> Any:  # noqa: N802 - pyvmomi's name
+        with self.lock:
+            stale = [item for item in self.pool if _dropped(item[0])]
+            if stale:
+                self.pool = [item for item in self.pool if item not in stale]
+        for connection, _ in stale:
+            connection.close()
+        return super().GetConnection()
 
 
 class _ReloginStub(StubAdapterBase):
@@ -160,7 +195,7 @@ class Session:
             kwargs.update(httpProxyHost=proxy.hostname, httpProxyPort=proxy.port)
         try:
             version = _find_api_version(self.transport, self.hostname, self.port, self.ssl_context, kwargs)
-            return SoapStubAdapter(
+            return _SoapStub(
                 host=self.hostname,
                 # pyvmomi's convention: a negative port means plain http
                 port=self.port if self.transport == "https" else -self.port,

@@ -16,7 +16,13 @@ from pyVmomi import vim, vmodl
 from . import errors
 from ._collect import retrieve
 from ._faults import translate
-from .tasks import TaskCancelledError, prepare_vm_for_task, raise_if_cancelled, wait_for_task
+from .tasks import (
+    TaskCancelledError,
+    long_poll_seconds,
+    prepare_vm_for_task,
+    raise_if_cancelled,
+    wait_for_task,
+)
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -487,9 +493,11 @@ class Domain:
                             fault_type="Timedout",
                         )
                     slice_s = _CANCEL_POLL_S if cancel_event is not None else _MAX_WAIT_S
-                    wait_s = max(1, min(slice_s, int(remaining + 0.999)))
+                    wait_s = long_poll_seconds(conn, max(1, min(slice_s, int(remaining + 0.999))))
                     update = collector.WaitForUpdatesEx(version, PC.WaitOptions(maxWaitSeconds=wait_s))
                     if update is None:
+                        if wait_s == 0:
+                            time.sleep(0.2)
                         continue
                     version = update.version
                     for filter_update in update.filterSet or []:

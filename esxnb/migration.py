@@ -11,6 +11,7 @@ domain's host is read back from the server.
 from __future__ import annotations
 
 import difflib
+import http.client
 import logging
 import threading
 import time
@@ -23,7 +24,7 @@ from pyVmomi import vim, vmodl
 from . import errors
 from .errors import MigrationCancelledError, MigrationTimeoutError, TaskCancelledError
 from ._collect import retrieve
-from ._faults import fault_message, translate
+from ._faults import fault_message, to_esxnb_error, translate
 from ._location import Location, resolve_ip, resolve_path
 from .credentials import AuthSource
 from .tasks import Progress, prepare_vm_for_task, raise_if_cancelled, wait_for_task
@@ -521,6 +522,12 @@ def _migrate(
         except vmodl.MethodFault as exc:
             raise errors.MigrationError(
                 f"{description} failed: {fault_message(exc)} ({_fault_name(exc)}); {_still_on(plan)}"
+            ) from exc
+        except (OSError, http.client.HTTPException) as exc:
+            # the request may have reached vCenter and run: say where the domain is now
+            lost = to_esxnb_error(exc, context=f"{description} failed")
+            raise errors.MigrationError(
+                f"{lost} (the answer was lost; the relocation may have run); {_still_on(plan)}"
             ) from exc
     try:
         wait_for_task(

@@ -201,17 +201,46 @@ class OperationsMixin:
                 description=description,
             )
         except errors.EsxnbError as exc:
-            if task is not None and not _task_failed(conn, task):
+            outcome: Any
+            if task is None and isinstance(exc, errors.ConnectionFailedError):
+                # RegisterVM_Task's answer was lost, not refused: the server may have registered
+                # the domain, and deleting its VMX then would leave a domain without one
+                outcome = _registered_after_lost_answer(conn, plan, directory_path if new_directory else None)
+            elif task is not None and not _task_failed(conn, task):
                 # a timeout or cancel the server refused: the registration may still complete
-                removed = f"the registration may still complete, so {plan.vmx_path} was left in place"
+                outcome = f"the registration may still complete, so {plan.vmx_path} was left in place"
             else:
-                removed = _remove_uploaded(conn, plan.vmx_path, directory_path if new_directory else None)
-            exc.args = (f"{exc}; {removed}", *exc.args[1:])
-            raise
+                outcome = _remove_uploaded(conn, plan.vmx_path, directory_path if new_directory else None)
+            if isinstance(outcome, str):
+                exc.args = (f"{exc}; {outcome}", *exc.args[1:])
+                raise
+            log.warning(
+                "define: the answer to registering %s was lost, but the server did register it", plan.name
+            )
+            vm = outcome
         if progress is not None:
             progress(100, f"defined {plan.name}")
         uuid = plan.uuid or str(retrieve(conn.content, [vm], ["config.uuid"]).get(vm, {}).get("config.uuid"))
         return Domain(conn, vm, name=plan.name, uuid=uuid)
+
+
+def _registered_after_lost_answer(conn: Any, plan: DefinePlan, directory_path: str | None) -> Any:
+    """The VM the server registered from ``plan.vmx_path`` despite the lost answer, else a text
+    saying what happened to the upload (removed, or kept because the server cannot be asked)."""
+    try:
+        vms = list_vms(conn, ("config.files.vmPathName",), container=conn.datacenter or conn.scope)
+    except errors.EsxnbError as exc:
+        return (
+            f"whether domain {plan.name!r} got registered is unknown (the server cannot be asked: {exc}); "
+            f"the uploaded {plan.vmx_path} was kept: once the server answers, look for the domain "
+            "and delete that file if it is not there"
+        )
+    for vm, props in vms.items():
+        if props.get("config.files.vmPathName") == plan.vmx_path:
+            return vm
+    return f"domain {plan.name!r} was not registered; " + _remove_uploaded(
+        conn, plan.vmx_path, directory_path
+    )
 
 
 def _task_failed(conn: Any, task: Any) -> bool:

@@ -60,6 +60,16 @@ def raise_if_cancelled(cancel_event: threading.Event | None, description: str) -
         raise TaskCancelledError(f"{description} was cancelled by the caller before it started")
 
 
+def long_poll_seconds(conn: Any, wanted: float) -> int:
+    """``maxWaitSeconds`` for one WaitForUpdatesEx: at most ``wanted``, and a second less than
+    the connection's request timeout, so that the server's legitimate silence during a long
+    poll is not taken for a server that stopped answering (0: ask and return at once)."""
+    timeout = getattr(getattr(conn, "session", None), "timeout", None)
+    if timeout:
+        wanted = min(wanted, timeout - 1.0)
+    return max(0, int(wanted))
+
+
 def question_choices(question: Any) -> tuple[list[tuple[str, str]], str | None]:
     """``([(key, label), ...], default key)`` of a VirtualMachineQuestionInfo."""
     choice = getattr(question, "choice", None)
@@ -285,10 +295,12 @@ def _watch(
                     task=_task_id(task),
                 )
             slice_s = _CANCEL_POLL_S if cancel_event is not None else _MAX_WAIT_S
-            wait_s = max(1, min(slice_s, int(remaining + 0.999)))
+            wait_s = long_poll_seconds(conn, max(1, min(slice_s, int(remaining + 0.999))))
             with translate(f"watching {description}"):
                 update = collector.WaitForUpdatesEx(version, PC.WaitOptions(maxWaitSeconds=wait_s))
             if update is None:
+                if wait_s == 0:
+                    time.sleep(0.2)  # a request timeout under 1 s: poll, do not spin
                 continue
             version = update.version
             question = None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
@@ -124,11 +126,28 @@ def _host_text(hostname: str) -> str:
     return f"[{hostname}]" if ":" in hostname else hostname
 
 
+def _without_password(rest: str) -> str:
+    """``rest`` of a URI (after ``://``) with the password of ``user:password@`` left out."""
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    userinfo, at, host = rest[:end].rpartition("@")
+    if at and ":" in userinfo:
+        return f"{userinfo.split(':', 1)[0]}@{host}{rest[end:]}"
+    return rest
+
+
 def parse_uri(text: str) -> URI:
     """Parse an ``esx://``, ``gsx://`` or ``vpx://`` URI as libvirt's ESX driver does."""
     if not isinstance(text, str):
         raise URIError(f"URI must be a string, not {type(text).__name__}")
     text = text.strip()
+    bad = next((i for i, c in enumerate(text) if c.isspace() or unicodedata.category(c) == "Cc"), None)
+    if bad is not None:
+        char = text[bad]
+        kind = "control" if unicodedata.category(char) == "Cc" else "white-space"
+        what = "a space" if char == " " else f"the {kind} character U+{ord(char):04X}"
+        raise URIError(
+            f"URI contains {what} at position {bad + 1}: percent-encode it (a space is %20), as libvirt requires"
+        )
     if "://" not in text:
         raise URIError(
             f"{text!r} is not a URI: expected type://[username@]hostname[:port]/[path][?parameters]"
@@ -137,7 +156,7 @@ def parse_uri(text: str) -> URI:
     if "+" in raw_scheme:
         base, _, transport = raw_scheme.partition("+")
         if base in SCHEMES:
-            rest = text.split("://", 1)[1]
+            rest = _without_password(text.split("://", 1)[1])
             raise UnsupportedTransportError(
                 f"{raw_scheme}:// is not supported: "
                 + _CLIENT_SIDE_ONLY.format(scheme=raw_scheme, base=base, rest=rest)
@@ -223,6 +242,12 @@ def _parse_proxy(value: str) -> Proxy:
         if proxy_type == "socks":
             proxy_type = "socks5"
     port = 1080
+    if "@" in rest:
+        # never echo what follows: it would be the proxy's password
+        raise URIError(
+            "query parameter 'proxy' must not contain credentials (user:password@): "
+            "proxies with authentication are not supported"
+        )
     if rest.startswith("["):
         hostname, bracket, tail = rest[1:].partition("]")
         if not bracket:
@@ -233,7 +258,7 @@ def _parse_proxy(value: str) -> Proxy:
     else:
         hostname, colon, port_text = rest.partition(":")
         port_text = port_text if colon else None
-    if not hostname or "/" in hostname:
+    if not hostname or not re.fullmatch(r"[\w.:%-]+", hostname):
         raise URIError(
             f"query parameter 'proxy' doesn't contain a hostname: {value!r} (expected [type://]hostname[:port])"
         )

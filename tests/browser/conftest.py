@@ -1,9 +1,9 @@
-"""Fixtures for the browser tests: a simulator, a JupyterLab server on loopback, headless Chromium.
+"""Fixtures for the browser tests: a simulator, Jupyter servers on loopback, headless Chromium.
 
-JupyterLab runs with a private config/runtime/settings tree (news and update checks off) and
-a fresh copy of the notebooks in a temp root dir. The server gets the simulator through
-``ESXNB_URI`` / ``ESXNB_USERNAME`` / ``ESXNB_PASSWORD`` / ``ESXNB_CA_FILE``. Chromium is
-Debian's (``/usr/bin/chromium``), driven by Playwright; never ``playwright install``.
+JupyterLab, Notebook 7 and Voila each run with a private config/runtime/settings tree (news and
+update checks off) and a fresh copy of the notebooks in a temp root dir. The servers get the
+simulator through ``ESXNB_URI`` / ``ESXNB_USERNAME`` / ``ESXNB_PASSWORD`` / ``ESXNB_CA_FILE``.
+Chromium is Debian's (``/usr/bin/chromium``), driven by Playwright; never ``playwright install``.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,20 +39,28 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-# JupyterLab never outlives a crashed test run by more than this (seconds).
+# How long a page action waits for the widgets to answer (ms).
+TIMEOUT_MS = 30_000
+# A Jupyter server never outlives a crashed test run by more than this (seconds).
 SERVER_LIFETIME_S = 600
+
+# Builds a server's command line from (root dir, private base dir, port, token).
+Command = Callable[[Path, Path, int, str], list[str]]
 
 
 @dataclass
-class Lab:
+class Server:
+    """A Jupyter server on loopback serving fresh copies of this folder's notebooks."""
+
     url: str
     token: str
     root: Path
     sim: Simulator
     uri: str  # what the notebook gets as ESXNB_URI
+    notebook_path: str  # where a notebook opens, with ``{name}`` for its file name
 
-    def notebook_url(self, name: str) -> str:
-        return f"{self.url}/lab/tree/{name}?token={self.token}"
+    def notebook_url(self, name: str = "forms.ipynb") -> str:
+        return f"{self.url}{self.notebook_path.format(name=name)}?token={self.token}"
 
 
 def _free_port() -> int:
@@ -134,59 +143,6 @@ def _serve(command: list[str], env: dict[str, str], log_path: Path, ready_url: s
         time.sleep(0.3)
 
 
-def _need_chromium() -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-
-
-@pytest.fixture(scope="module")
-def lab(forms_sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """JupyterLab on loopback serving fresh copies of this folder's notebooks."""
-    _need_chromium()
-    base = tmp_path_factory.mktemp("lab")
-    root, env, uri = _prepare(forms_sim, base)
-    token = secrets.token_hex(16)
-    port = _free_port()
-    command = [
-        sys.executable, "-m", "jupyterlab",
-        "--allow-root", "--no-browser", "--ip", "127.0.0.1", f"--port={port}",
-        "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={root}",
-        "--LabApp.expose_app_in_browser=True",
-        f"--LabApp.user_settings_dir={base / 'settings'}",
-        f"--LabApp.workspaces_dir={base / 'workspaces'}",
-        "--LabApp.news_url=",
-    ]  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    process = _serve(command, env, base / "jupyterlab.log", f"{url}/api/status?token={token}")
-    try:
-        yield Lab(url, token, root, forms_sim, uri)
-    finally:
-        _stop(process)
-
-
-@pytest.fixture(scope="module")
-def voila(forms_sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """Voila on loopback rendering ``forms.ipynb`` (it runs the notebook when the page loads)."""
-    _need_chromium()
-    base = tmp_path_factory.mktemp("voila")
-    root, env, uri = _prepare(forms_sim, base)
-    token = secrets.token_hex(16)
-    port = _free_port()
-    command = [
-        sys.executable, "-m", "voila", str(root / "forms.ipynb"),
-        "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}", "--Voila.port_retries=0",
-        f"--token={token}",
-    ]  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    process = _serve(command, env, base / "voila.log", f"{url}/voila/static/voila.js")
-    try:
-        yield Lab(url, token, root, forms_sim, uri)
-    finally:
-        _stop(process)
-
-
 def _stop(process: subprocess.Popen) -> None:
     """SIGINT twice (Jupyter's own quick shutdown: kernels are stopped too), then SIGKILL."""
     if process.poll() is not None:
@@ -204,8 +160,91 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait(5)
 
 
+def _need_chromium() -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+
+
+def _run_server(
+    name: str,
+    command: Command,
+    ready_path: str,
+    notebook_path: str,
+    forms_sim: Simulator,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Server]:
+    """Start one server in a fresh temp dir, yield it, and stop it (its kernels too).
+
+    The server fixtures are per test: a server keeps its kernels between page loads.
+    """
+    _need_chromium()
+    base = tmp_path_factory.mktemp(name)
+    root, env, uri = _prepare(forms_sim, base)
+    token = secrets.token_hex(16)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    ready_url = url + ready_path.format(token=token)
+    process = _serve(command(root, base, port, token), env, base / f"{name}.log", ready_url)
+    try:
+        yield Server(url, token, root, forms_sim, uri, notebook_path)
+    finally:
+        _stop(process)
+
+
+def _jupyter_app(module: str, app_class: str, *extra: str) -> Command:
+    """The command line of a JupyterLab-based app (JupyterLab or Notebook 7) with ``window.jupyterapp``."""
+
+    def command(root: Path, base: Path, port: int, token: str) -> list[str]:
+        return [
+            sys.executable, "-m", module,
+            "--allow-root", "--no-browser", "--ip", "127.0.0.1", f"--port={port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+            f"--{app_class}.expose_app_in_browser=True",
+            f"--{app_class}.user_settings_dir={base / 'settings'}",
+            f"--{app_class}.workspaces_dir={base / 'workspaces'}",
+            *extra,
+        ]  # fmt: skip
+
+    return command
+
+
+def _voila(root: Path, base: Path, port: int, token: str) -> list[str]:
+    return [
+        sys.executable, "-m", "voila", str(root / "forms.ipynb"),
+        "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}", "--Voila.port_retries=0",
+        f"--token={token}",
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def lab(forms_sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """JupyterLab on loopback serving fresh copies of this folder's notebooks."""
+    command = _jupyter_app("jupyterlab", "LabApp", "--LabApp.news_url=")
+    yield from _run_server(
+        "lab", command, "/api/status?token={token}", "/lab/tree/{name}", forms_sim, tmp_path_factory
+    )
+
+
+@pytest.fixture
+def notebook7(forms_sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Jupyter Notebook 7 on loopback serving fresh copies of this folder's notebooks."""
+    pytest.importorskip("notebook.app", reason="Notebook 7 is not installed (pip install 'notebook>=7.2')")
+    command = _jupyter_app("notebook", "JupyterNotebookApp")
+    yield from _run_server(
+        "notebook7", command, "/api/status?token={token}", "/notebooks/{name}", forms_sim, tmp_path_factory
+    )
+
+
+@pytest.fixture
+def voila(forms_sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Voila on loopback rendering ``forms.ipynb`` (it runs the notebook when the page loads)."""
+    yield from _run_server("voila", _voila, "/voila/static/voila.js", "/", forms_sim, tmp_path_factory)
+
+
 @pytest.fixture(scope="module")
-def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     playwright_api = pytest.importorskip("playwright.sync_api")
     with playwright_api.sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
@@ -219,3 +258,16 @@ def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
             yield context
         finally:
             context.close()
+
+
+@pytest.fixture
+def page(chromium: Any) -> Iterator[Any]:
+    """A fresh tab, closed after the test; it reaches only loopback (Voila's CDN fonts fail at once)."""
+    tab = chromium.new_page()
+    tab.set_default_timeout(TIMEOUT_MS)
+    tab.route(
+        "**/*",
+        lambda route: route.continue_() if route.request.url.startswith("http://127.") else route.abort(),
+    )
+    yield tab
+    tab.close()

@@ -1,7 +1,7 @@
-"""Every form in a real JupyterLab, driven through headless Chromium: fill, click, check, screenshot.
+"""Every form in a real JupyterLab, Notebook 7 and Voila, driven through headless Chromium.
 
-Run with ``pytest -m browser tests/browser``; screenshots land in ``test-output/screenshots``
-(or ``$ESXNB_SCREENSHOT_DIR``), one per form.
+Fill, click, check, screenshot. Run with ``pytest -m browser tests/browser``; screenshots land in
+``test-output/screenshots`` (or ``$ESXNB_SCREENSHOT_DIR``), one per form and front end.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ import pytest
 
 from esxnb.connection import connect
 
-from .conftest import Lab
+from .conftest import Server
 
-pytestmark = [pytest.mark.browser, pytest.mark.simulator]
+# A hung page or server fails its test within minutes, not at the suite's 10-minute limit.
+pytestmark = [pytest.mark.browser, pytest.mark.simulator, pytest.mark.timeout(180)]
 
 VMX = """config.version = "8"
 virtualHW.version = "7"
@@ -24,12 +25,33 @@ displayName = "browser test"
 memsize = "512"
 numvcpus = "2"
 """
-TIMEOUT_MS = 30_000
+
+# Both JupyterLab and Notebook 7 expose ``window.jupyterapp``. After the kernel_info reply the
+# widget manager still trades a few messages with the kernel; cells run before it is done are
+# lost. So: wait for an idle kernel that has been quiet for a second (the Lab status bar says
+# "Idle" at about that moment; Notebook 7 has no status bar).
+KERNEL_SETTLED_JS = """async ([quietMs, timeoutMs]) => {
+    const context = window.jupyterapp.shell.currentWidget.sessionContext;
+    const deadline = performance.now() + timeoutMs;
+    let changed = performance.now();
+    context.statusChanged.connect(() => { changed = performance.now(); });
+    for (;;) {
+        const kernel = context.session && context.session.kernel;
+        const state = kernel ? `${kernel.connectionStatus}/${kernel.status}` : "no kernel";
+        if (state === "connected/idle" && performance.now() - changed >= quietMs) return state;
+        if (performance.now() > deadline) return state;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+}"""
 
 
-def _wait_kernel_idle(page) -> None:
-    """The status bar says Idle about 1.5 s after the toolbar; cells run before that are lost."""
-    page.wait_for_selector("text=| Idle", timeout=60_000)
+def _run_all_cells(page, server: Server) -> None:
+    """Open ``forms.ipynb`` in JupyterLab or Notebook 7 and run every cell once the kernel settled."""
+    page.goto(server.notebook_url("forms.ipynb"))
+    page.wait_for_selector(".jp-Notebook")
+    state = page.evaluate(KERNEL_SETTLED_JS, [1000, 60_000])
+    assert state == "connected/idle", f"the kernel did not settle within 60 s: {state}"
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
 
 
 def _shot(locator, directory: Path, name: str) -> Path:
@@ -40,26 +62,22 @@ def _shot(locator, directory: Path, name: str) -> Path:
     return path
 
 
-def test_forms_in_jupyterlab(lab: Lab, chromium, screenshot_dir: Path) -> None:
-    started = time.monotonic()
-    sim = lab.sim
-    sim.set_task_behaviour("RelocateVM_Task", duration=2, steps=4)
-    page = chromium.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(lab.notebook_url("forms.ipynb"))
-    page.wait_for_selector(".jp-Notebook")
-    _wait_kernel_idle(page)
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+def _labels(select) -> list[str]:
+    """A select's option texts (ipywidgets shows spaces as U+00A0)."""
+    return [label.replace("\xa0", " ") for label in select.locator("option").all_inner_texts()]
 
-    # -- ConnectForm ------------------------------------------------------------------------
+
+def _check_connect_form(page, server: Server, screenshot_dir: Path, shot: str) -> None:
+    """Live URI validation, the pre-filled user, Connect: product and version shown, password cleared."""
+    sim = server.sim
     form = page.locator(".esxnb-connect-form")
-    form.wait_for()
+    form.wait_for(timeout=60_000)  # Voila runs the whole notebook before showing it
     uri_box = form.locator(".widget-text input[type='text']").first
-    assert uri_box.input_value() == lab.uri
+    assert uri_box.input_value() == server.uri
     assert "/DC0" in form.locator(".esxnb-parsed-uri").inner_text()
-    uri_box.fill(lab.uri + "?bogus=1")
+    uri_box.fill(server.uri + "?bogus=1")
     form.get_by_text("unknown query parameter 'bogus'").wait_for()
-    uri_box.fill(lab.uri)
+    uri_box.fill(server.uri)
     form.locator(".esxnb-parsed-uri").wait_for()
     assert form.locator(".widget-text input[type='text']").nth(1).input_value() == sim.username
     form.locator("input[type='password']").first.fill(sim.password)
@@ -67,15 +85,20 @@ def test_forms_in_jupyterlab(lab: Lab, chromium, screenshot_dir: Path) -> None:
     try:
         form.locator(".esxnb-status-ok").wait_for()
     except Exception:  # keep what the page showed, for the CI log and artefacts
-        page.screenshot(path=str(screenshot_dir / "failed-connect.png"))
+        page.screenshot(path=str(screenshot_dir / f"failed-{shot}.png"))
         print(form.inner_text())
         raise
     status = form.locator(".esxnb-status-ok").inner_text()
     assert "Connected to VMware vCenter Server" in status and "datacenter DC0" in status
+    with connect(server.uri, auth=(sim.username, sim.password), ca_file=sim.ca_file) as direct:
+        info = direct.info()
+    assert f"Connected to {info['name']} {info['version']} (build {info['build']})" in status
     assert form.locator("input[type='password']").first.input_value() == ""
-    _shot(form, screenshot_dir, "connect-form")
+    _shot(form, screenshot_dir, shot)
 
-    # -- ConvertForm --------------------------------------------------------------------------
+
+def _check_convert_form(page, screenshot_dir: Path, shot: str) -> None:
+    """VMX to domain XML with a download link; a bad line is reported inline by number."""
     form = page.locator(".esxnb-convert-form")
     form.locator("textarea").first.fill(VMX)
     form.get_by_role("button", name="Convert").click()
@@ -83,11 +106,34 @@ def test_forms_in_jupyterlab(lab: Lab, chromium, screenshot_dir: Path) -> None:
     output = form.locator(".esxnb-pane-output").inner_text()
     assert "<name>browser test</name>" in output and "<vcpu placement='static'>2</vcpu>" in output
     assert form.locator("a.esxnb-download").get_attribute("download") == "domain.xml"
-    _shot(form, screenshot_dir, "convert-form")
+    _shot(form, screenshot_dir, shot)
     form.locator("textarea").first.fill(VMX + "broken line\n")
     form.get_by_role("button", name="Convert").click()
     form.locator(".esxnb-status-error").wait_for()
     assert "line 6: broken line" in form.locator(".esxnb-status-error").inner_text()
+
+
+def _check_domain_table(page, server: Server, screenshot_dir: Path, shot: str) -> None:
+    """The domain browser follows the connect form's connection and lists every domain."""
+    browser = page.locator(".esxnb-domain-browser")
+    browser.locator("table.dataframe").wait_for()
+    sim = server.sim
+    with connect(server.uri, auth=(sim.username, sim.password), ca_file=sim.ca_file) as direct:
+        names = list(direct.domains()["name"])
+    table = browser.locator("table.dataframe").inner_text()
+    assert names and all(name in table for name in names), (names, table)
+    _shot(browser, screenshot_dir, shot)
+
+
+def test_forms_in_jupyterlab(lab: Server, page, screenshot_dir: Path) -> None:
+    started = time.monotonic()
+    sim = lab.sim
+    sim.set_task_behaviour("RelocateVM_Task", duration=2, steps=4)
+    _run_all_cells(page, lab)
+    assert page.evaluate("window.jupyterapp.name") == "JupyterLab"
+
+    _check_connect_form(page, lab, screenshot_dir, "connect-form")
+    _check_convert_form(page, screenshot_dir, "convert-form")
 
     # -- DomainBrowser ----------------------------------------------------------------------
     form = page.locator(".esxnb-domain-browser")
@@ -129,14 +175,12 @@ def test_forms_in_jupyterlab(lab: Lab, chromium, screenshot_dir: Path) -> None:
         name = sorted(n for n, host in placement.items() if host == "DC0_H0")[0]
         domain_list, destination = form.locator("select").nth(0), form.locator("select").nth(1)
         domain_list.locator("option").first.wait_for()
-        labels = [label.replace("\xa0", " ") for label in domain_list.locator("option").all_inner_texts()]
+        labels = _labels(domain_list)
         assert f"{name} (on DC0_H0, running)" in labels
         domain_list.select_option(index=labels.index(f"{name} (on DC0_H0, running)"))
         deadline = time.monotonic() + 10
         while True:  # the kernel answers the selection by offering the other hosts
-            targets = [
-                label.replace("\xa0", " ") for label in destination.locator("option").all_inner_texts()
-            ]
+            targets = _labels(destination)
             if targets and not any(label.startswith("DC0_H0 ") for label in targets):
                 break
             assert time.monotonic() < deadline, f"the destinations still offer the current host: {targets}"
@@ -164,27 +208,28 @@ def test_forms_in_jupyterlab(lab: Lab, chromium, screenshot_dir: Path) -> None:
     print(f"browser test took {time.monotonic() - started:.1f} s")
 
 
-def test_forms_in_voila(voila: Lab, chromium, screenshot_dir: Path) -> None:
-    sim = voila.sim
-    page = chromium.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    # Voila's default template asks a CDN for fonts: fail anything off loopback at once
-    page.route(
-        "**/*",
-        lambda route: route.continue_() if route.request.url.startswith(voila.url) else route.abort(),
-    )
-    page.goto(f"{voila.url}/?token={voila.token}")
-    form = page.locator(".esxnb-connect-form")
-    form.wait_for(timeout=60_000)  # Voila runs the whole notebook before showing it
-    form.locator("input[type='password']").first.fill(sim.password)
-    form.get_by_role("button", name="Connect").click()
-    form.locator(".esxnb-status-ok").wait_for()
-    assert "Connected to VMware vCenter Server" in form.locator(".esxnb-status-ok").inner_text()
-    _shot(form, screenshot_dir, "voila-connect-form")
-    browser = page.locator(".esxnb-domain-browser")
-    browser.locator("table.dataframe").wait_for()  # followed the connect form's connection
-    with connect(voila.uri, auth=(sim.username, sim.password), ca_file=sim.ca_file) as server:
-        for name in server.domains()["name"]:
-            assert name in browser.locator("table.dataframe").inner_text()
-    _shot(browser, screenshot_dir, "voila-domain-browser")
-    assert sim.password not in page.content()
+def test_forms_in_notebook7(notebook7: Server, page, screenshot_dir: Path) -> None:
+    started = time.monotonic()
+    _run_all_cells(page, notebook7)
+    assert page.evaluate("window.jupyterapp.name") == "Jupyter Notebook"  # not JupyterLab
+
+    _check_connect_form(page, notebook7, screenshot_dir, "notebook7-connect-form")
+    _check_convert_form(page, screenshot_dir, "notebook7-convert-form")
+    _check_domain_table(page, notebook7, screenshot_dir, "notebook7-domain-browser")
+    form = page.locator(".esxnb-migrate-form")
+    form.locator("select").first.locator("option").first.wait_for()
+    sim = notebook7.sim
+    with connect(notebook7.uri, auth=(sim.username, sim.password), ca_file=sim.ca_file) as direct:
+        names = list(direct.domains()["name"])
+    offered = [label.split(" (on ")[0] for label in _labels(form.locator("select").first)]
+    assert sorted(offered) == sorted(names)
+    form.get_by_role("button", name="Migrate").wait_for()
+    _shot(form, screenshot_dir, "notebook7-migrate-form")
+    print(f"Notebook 7 browser test took {time.monotonic() - started:.1f} s")
+
+
+def test_forms_in_voila(voila: Server, page, screenshot_dir: Path) -> None:
+    page.goto(voila.notebook_url())
+    _check_connect_form(page, voila, screenshot_dir, "voila-connect-form")
+    _check_domain_table(page, voila, screenshot_dir, "voila-domain-browser")
+    assert voila.sim.password not in page.content()

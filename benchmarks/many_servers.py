@@ -14,20 +14,24 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
+from pathlib import Path
 
 from esxnb.inventory import inventory
 from esxnb.simulator import Simulator
 
 
-def measure(uris: list[str], auth: tuple[str, str], workers: int, repeat: int) -> tuple[float, int]:
+def measure(
+    uris: list[str], auth: tuple[str, str], ca_file: str, workers: int, repeat: int
+) -> tuple[float, int]:
     times = []
     rows = 0
     for _ in range(repeat):
         start = time.perf_counter()
-        frame = inventory(uris, auth=auth, max_workers=workers)
+        frame = inventory(uris, auth=auth, ca_file=ca_file, max_workers=workers)
         times.append(time.perf_counter() - start)
         if frame.attrs["errors"]:
             raise SystemExit(f"a server failed: {frame.attrs['errors']}")
@@ -62,9 +66,13 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.servers} simulators with {sims[0].total_vms()} VMs each, "
             f"ready in {time.perf_counter() - started:.1f} s"
         )
-        uris = [f"vpx://{sim.host}:{sim.port}/?no_verify=1" for sim in sims]
+        uris = [f"vpx://{sim.host}:{sim.port}/" for sim in sims]
+        # one CA bundle trusting every simulator, so TLS is verified as in real use
+        bundle = stack.enter_context(tempfile.NamedTemporaryFile("w", suffix=".pem"))
+        bundle.write("".join(Path(sim.ca_file).read_text() for sim in sims))
+        bundle.flush()
         auth = (sims[0].username, password)
-        inventory(uris[:1], auth=auth)  # warm-up: imports, first TLS handshakes
+        inventory(uris[:1], auth=auth, ca_file=bundle.name)  # warm-up: imports, first TLS handshakes
 
         settings = [("loopback", 0.0)]
         if args.delay > 0:
@@ -72,8 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         for label, delay in settings:
             for sim in sims:
                 sim.set_delay("*", delay)
-            sequential, rows = measure(uris, auth, 1, args.repeat)
-            concurrent, rows_c = measure(uris, auth, len(uris), args.repeat)
+            sequential, rows = measure(uris, auth, bundle.name, 1, args.repeat)
+            concurrent, rows_c = measure(uris, auth, bundle.name, len(uris), args.repeat)
             assert rows == rows_c
             print(
                 f"{label}: {rows} domains from {len(uris)} servers -- one after another {sequential:.2f} s, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -9,7 +10,9 @@ from pyVmomi import vim, vmodl
 
 from ._faults import translate
 
-__all__ = ["retrieve", "children"]
+__all__ = ["retrieve", "children", "in_view"]
+
+log = logging.getLogger("esxnb")
 
 PC = vmodl.query.PropertyCollector
 
@@ -41,10 +44,32 @@ def children(content: Any, parent: Any, properties: Sequence[str] = ("name",)) -
     return _run(content, spec, 1000)
 
 
-def _run(content: Any, spec: Any, page_size: int) -> dict:
+def in_view(
+    content: Any, container: Any, kind: type, properties: Sequence[str], *, context: str = ""
+) -> dict:
+    """``{obj: {path: value}}`` for every ``kind`` object below ``container``, through one
+    container view (``context`` names the look-up in errors)."""
+    context = context or "property retrieval failed"
+    with translate(context):
+        view = content.viewManager.CreateContainerView(container, [kind], True)
+    try:
+        traverse = PC.TraversalSpec(name="view", type=vim.view.ContainerView, path="view", skip=False)
+        spec = PC.FilterSpec(
+            objectSet=[PC.ObjectSpec(obj=view, skip=True, selectSet=[traverse])],
+            propSet=[PC.PropertySpec(type=kind, pathSet=list(properties))],
+        )
+        return _run(content, spec, 1000, context)
+    finally:
+        try:
+            view.DestroyView()
+        except Exception:  # the session drops its views anyway
+            log.debug("DestroyView failed", exc_info=True)
+
+
+def _run(content: Any, spec: Any, page_size: int, context: str = "property retrieval failed") -> dict:
     collector = content.propertyCollector
     found: dict = {}
-    with translate("property retrieval failed"):
+    with translate(context):
         result = collector.RetrievePropertiesEx([spec], PC.RetrieveOptions(maxObjects=page_size))
         while result is not None:
             for item in result.objects:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import http.client
 import io
-import select
 import ssl
 import zlib
 from collections.abc import Iterable, Sequence
@@ -374,14 +373,8 @@ class FastCollector:
         """POST the request on a pooled (or new) connection and wait for the answer's head."""
         soap = self._soap
         try:
+            # The session's stub never hands out a pooled connection the server closed.
             connection = soap.GetConnection()
-            # A keep-alive connection the server (or a NAT, a load balancer) closed while it sat
-            # in the pool would fail this request for nothing: replace it first.
-            for _ in range(soap.poolSize + 1):
-                if not _dropped(connection):
-                    break
-                connection.close()
-                connection = soap.GetConnection()
         except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
             raise to_esxnb_error(exc, context=context) from exc
         try:
@@ -422,19 +415,6 @@ class FastCollector:
 _SOAP_FAULT = "{http://schemas.xmlsoap.org/soap/envelope/}Fault"
 
 
-def _dropped(connection: Any) -> bool:
-    """Whether an idle connection was closed by the other end: it then reads as EOF or reset,
-    while a live idle one has nothing to read."""
-    sock = getattr(connection, "sock", None)
-    if sock is None:
-        return False  # not connected yet: http.client connects on the first request
-    try:
-        readable, _, _ = select.select([sock], [], [], 0)
-    except (OSError, ValueError):
-        return True
-    return bool(readable)
-
-
 def _plain_fault(payload: bytes) -> BaseException | None:
     """A SOAP fault's type and text read without pyvmomi, as the pyvmomi fault class when known."""
     from pyVmomi.VmomiSupport import GetWsdlType
@@ -454,9 +434,9 @@ def _plain_fault(payload: bytes) -> BaseException | None:
         kind = _tag(detail).removesuffix("Fault")
     try:
         cls = GetWsdlType("urn:vim25", kind) if kind else vmodl.RuntimeFault
-        if not (isinstance(cls, type) and issubclass(cls, BaseException)):
-            raise KeyError(kind)
     except (KeyError, AttributeError):
+        cls = None
+    if not (isinstance(cls, type) and issubclass(cls, BaseException)):
         return errors.ServerFault(message or "unknown fault", fault_type=kind)
     return cls(msg=message)
 

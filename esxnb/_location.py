@@ -61,6 +61,43 @@ def _child(found: dict, name: str, kinds: tuple[type, ...]) -> Any | None:
     return None
 
 
+def _descend(
+    content: Any,
+    root: Any,
+    items: list[str],
+    walked: list[str],
+    kind: type,
+    what: str,
+    path: str,
+    *,
+    above: list[str] | None = None,
+) -> Any | None:
+    """Take items off ``items`` (appending them to ``walked``) through folders below ``root``
+    until one names a ``kind``; None when the items ran out on a folder.
+
+    ``above`` holds the items walked before ``root``, for the error message.
+    """
+    while items:
+        item = items.pop(0)
+        found = children(content, root)
+        walked.append(item)
+        folder = _child(found, item, (vim.Folder,))
+        if folder is not None:
+            root = folder
+            continue
+        obj = _child(found, item, (kind,))
+        if obj is None:
+            if above is None:
+                where = "at " + ("/".join(walked[:-1]) or "the top level")
+            else:
+                where = "in " + "/".join(above + walked[:-1])
+            raise errors.NotFoundError(
+                f"could not find {what} or folder {item!r} of path {path!r}; {where} there is: {_listing(found)}"
+            )
+        return obj
+    return None
+
+
 def resolve_path(content: Any, path_items: tuple[str, ...], *, require_host: bool) -> Location:
     """Resolve ``[folder/...]datacenter/[folder/...][cluster/]server`` from the root folder.
 
@@ -75,23 +112,8 @@ def resolve_path(content: Any, path_items: tuple[str, ...], *, require_host: boo
                 "a vpx:// path has to specify the datacenter and compute resource, e.g. vpx://vcenter/dc1/host1"
             )
         return Location()
-    root = content.rootFolder
     walked: list[str] = []
-    datacenter = None
-    while items and datacenter is None:
-        item = items.pop(0)
-        found = children(content, root)
-        walked.append(item)
-        folder = _child(found, item, (vim.Folder,))
-        if folder is not None:
-            root = folder
-            continue
-        datacenter = _child(found, item, (vim.Datacenter,))
-        if datacenter is None:
-            where = "/".join(walked[:-1]) or "the top level"
-            raise errors.NotFoundError(
-                f"could not find datacenter or folder {item!r} of path {path!r}; at {where} there is: {_listing(found)}"
-            )
+    datacenter = _descend(content, content.rootFolder, items, walked, vim.Datacenter, "datacenter", path)
     if datacenter is None:
         raise errors.NotFoundError(f"path {path!r} does not specify a datacenter (only folders)")
     datacenter_path = "/".join(walked)
@@ -100,23 +122,11 @@ def resolve_path(content: Any, path_items: tuple[str, ...], *, require_host: boo
             raise errors.URIError(f"path {path!r} does not specify a compute resource")
         return Location(datacenter=datacenter, datacenter_path=datacenter_path)
     with translate("cannot read the datacenter"):
-        root = datacenter.hostFolder
-    compute = None
+        host_folder = datacenter.hostFolder
     cr_walked: list[str] = []
-    while items and compute is None:
-        item = items.pop(0)
-        found = children(content, root)
-        cr_walked.append(item)
-        folder = _child(found, item, (vim.Folder,))
-        if folder is not None:
-            root = folder
-            continue
-        compute = _child(found, item, (vim.ComputeResource,))
-        if compute is None:
-            where = "/".join(walked + cr_walked[:-1])
-            raise errors.NotFoundError(
-                f"could not find compute resource or folder {item!r} of path {path!r}; in {where} there is: {_listing(found)}"
-            )
+    compute = _descend(
+        content, host_folder, items, cr_walked, vim.ComputeResource, "compute resource", path, above=walked
+    )
     if compute is None:
         raise errors.NotFoundError(f"path {path!r} does not specify a compute resource (only folders)")
     props = retrieve(content, [compute], ["host", "resourcePool"])[compute]

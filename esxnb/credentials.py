@@ -26,6 +26,7 @@ __all__ = [
     "CredentialRequest",
     "auth_conf_paths",
     "lookup_auth_conf",
+    "prompt_credentials",
     "request_credentials",
 ]
 
@@ -113,6 +114,11 @@ def _from_environment(request: CredentialRequest) -> Credentials | None:
 def _prompt(request: CredentialRequest) -> Credentials | None:
     if not (sys.stdin and sys.stdin.isatty()):
         return None
+    return prompt_credentials(request)
+
+
+def prompt_credentials(request: CredentialRequest) -> Credentials:
+    """Ask for the user name (when the request has none) and the password, as virsh does."""
     username = request.username
     if not username:
         answer = input(f"Enter username for {request.challenge} [{request.default_username}]: ").strip()

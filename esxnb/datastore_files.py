@@ -97,31 +97,31 @@ def _request(
 ) -> tuple[int, bytes]:
     """One request with the session cookie; logs in again once when the server says 401."""
     target = _target(conn, datastore_path, datacenter_path)
-    for attempt in (1, 2):
-        cookie = conn.session.session_cookie
-        headers = {"Cookie": f'vmware_soap_session="{cookie}"'} if cookie else {}
-        if body is not None:
-            headers["Content-Type"] = "application/octet-stream"
-        path = target
-        if conn.session.transport == "http" and getattr(conn.uri, "proxy", None) is not None:
-            path = _server(conn) + target
-        client = _open(conn)
-        try:
-            client.request(method, path, body=body, headers=headers)
-            response = client.getresponse()
-            data = response.read(MAX_DOWNLOAD + 1) if method == "GET" else response.read()
-            status = response.status
-        except (OSError, http.client.HTTPException, ssl.SSLError, socket.timeout) as exc:
-            raise to_esxnb_error(
-                exc, context=f"{method} {datastore_path} on {conn.session.hostname}"
-            ) from exc
-        finally:
-            client.close()
-        if status == 401 and attempt == 1:
-            _touch_session(conn)
-            continue
-        return status, data
+    status, data = _send(conn, method, target, datastore_path, body)
+    if status == 401:
+        _touch_session(conn)
+        status, data = _send(conn, method, target, datastore_path, body)
     return status, data
+
+
+def _send(conn: Any, method: str, target: str, datastore_path: str, body: bytes | None) -> tuple[int, bytes]:
+    cookie = conn.session.session_cookie
+    headers = {"Cookie": f'vmware_soap_session="{cookie}"'} if cookie else {}
+    if body is not None:
+        headers["Content-Type"] = "application/octet-stream"
+    path = target
+    if conn.session.transport == "http" and getattr(conn.uri, "proxy", None) is not None:
+        path = _server(conn) + target
+    client = _open(conn)
+    try:
+        client.request(method, path, body=body, headers=headers)
+        response = client.getresponse()
+        data = response.read(MAX_DOWNLOAD + 1) if method == "GET" else response.read()
+        return response.status, data
+    except (OSError, http.client.HTTPException, ssl.SSLError, socket.timeout) as exc:
+        raise to_esxnb_error(exc, context=f"{method} {datastore_path} on {conn.session.hostname}") from exc
+    finally:
+        client.close()
 
 
 def _touch_session(conn: Any) -> None:

@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Any
 from pyVmomi import vim, vmodl
 
 from . import errors
-from ._collect import retrieve
+from ._collect import in_view, retrieve
 from ._faults import translate
 from .tasks import (
     TaskCancelledError,
-    long_poll_seconds,
+    Progress,
+    next_update,
     prepare_vm_for_task,
     raise_if_cancelled,
     wait_for_task,
@@ -41,14 +42,10 @@ __all__ = [
 log = logging.getLogger("esxnb")
 
 PC = vmodl.query.PropertyCollector
-Progress = Callable[[int, str], None]
 
 # vSphere power states in libvirt's words.
 STATE_WORDS = {"poweredOn": "running", "suspended": "paused", "poweredOff": "shut off"}
 DEFAULT_SHUTDOWN_TIMEOUT = 300.0
-# Longest single wait for a power-state change; 1 s when a cancel_event must be noticed.
-_MAX_WAIT_S = 10
-_CANCEL_POLL_S = 1
 
 _ESCAPED = re.compile(r"%(25|2[fF]|5[cC])")
 
@@ -78,33 +75,8 @@ def list_vms(
     conn: Connection, properties: tuple[str, ...] = ("name", "config.uuid"), *, container: Any = None
 ) -> dict[Any, dict[str, Any]]:
     """``{vm: {path: value}}`` for every VM in the connection's scope (or ``container``), one container view."""
-    content = conn.content
-    with translate("listing domains"):
-        view = content.viewManager.CreateContainerView(
-            container=container if container is not None else conn.scope,
-            type=[vim.VirtualMachine],
-            recursive=True,
-        )
-    try:
-        traverse = PC.TraversalSpec(name="view", type=vim.view.ContainerView, path="view", skip=False)
-        spec = PC.FilterSpec(
-            objectSet=[PC.ObjectSpec(obj=view, skip=True, selectSet=[traverse])],
-            propSet=[PC.PropertySpec(type=vim.VirtualMachine, pathSet=list(properties))],
-        )
-        found: dict[Any, dict[str, Any]] = {}
-        collector = content.propertyCollector
-        with translate("listing domains"):
-            result = collector.RetrievePropertiesEx([spec], PC.RetrieveOptions(maxObjects=1000))
-            while result is not None:
-                for item in result.objects:
-                    found[item.obj] = {prop.name: prop.val for prop in item.propSet or []}
-                result = collector.ContinueRetrievePropertiesEx(result.token) if result.token else None
-        return found
-    finally:
-        try:
-            view.DestroyView()
-        except Exception:  # the session drops views anyway
-            log.debug("DestroyView failed", exc_info=True)
+    container = container if container is not None else conn.scope
+    return in_view(conn.content, container, vim.VirtualMachine, properties, context="listing domains")
 
 
 def find_domain(conn: Connection, name_or_uuid: str) -> Domain:
@@ -492,12 +464,8 @@ class Domain:
                             "the guest may be ignoring it (destroy() powers it off hard)",
                             fault_type="Timedout",
                         )
-                    slice_s = _CANCEL_POLL_S if cancel_event is not None else _MAX_WAIT_S
-                    wait_s = long_poll_seconds(conn, max(1, min(slice_s, int(remaining + 0.999))))
-                    update = collector.WaitForUpdatesEx(version, PC.WaitOptions(maxWaitSeconds=wait_s))
+                    update = next_update(conn, collector, version, remaining, cancel_event)
                     if update is None:
-                        if wait_s == 0:
-                            time.sleep(0.2)
                         continue
                     version = update.version
                     for filter_update in update.filterSet or []:

@@ -247,15 +247,3 @@ class MigrationCancelledError(MigrationError, TaskCancelledError):
 
 class SimulatorError(EsxnbError):
     pass
-
-
-def server_fault(exc: BaseException) -> ServerFault:
-    """Wrap a pyvmomi fault, keeping the server's message and fault type."""
-    fault_type = type(exc).__name__
-    message = getattr(exc, "msg", None) or ""
-    if not message:
-        faults = getattr(exc, "faultMessage", None) or []
-        message = "; ".join(getattr(m, "message", "") for m in faults if getattr(m, "message", ""))
-    if not message:
-        message = str(exc) or fault_type
-    return ServerFault(message, fault_type=fault_type)

@@ -163,24 +163,23 @@ class _Inventory:
     def _retrieve(self, build: Callable[[], list[Any]], *, vms: bool) -> Retrieval:
         """Run the filter specs ``build()`` makes; once more with new views if the session changed."""
         with self.state.lock:
-            for attempt in (1, 2):
-                self._ensure_views(vms=vms)
-                try:
-                    result = self.collector.retrieve(
-                        build(), context=f"cannot read the inventory of {self.conn.uri.hostname}"
-                    )
-                except StaleSessionError:
-                    if attempt == 2:
-                        raise
-                    # Views die with their session. Creating new ones through pyvmomi also
-                    # logs in again when the session itself has expired.
-                    self.state.vms = self.state.structure = None
-                    continue
-                finally:
-                    self.round_trips += self.collector.round_trips
-                    self.collector.round_trips = 0
-                return result
-        raise AssertionError("unreachable")
+            try:
+                return self._retrieve_once(build, vms=vms)
+            except StaleSessionError:
+                # Views die with their session. Creating new ones through pyvmomi also
+                # logs in again when the session itself has expired.
+                self.state.vms = self.state.structure = None
+            return self._retrieve_once(build, vms=vms)
+
+    def _retrieve_once(self, build: Callable[[], list[Any]], *, vms: bool) -> Retrieval:
+        self._ensure_views(vms=vms)
+        try:
+            return self.collector.retrieve(
+                build(), context=f"cannot read the inventory of {self.conn.uri.hostname}"
+            )
+        finally:
+            self.round_trips += self.collector.round_trips
+            self.collector.round_trips = 0
 
     # -- filter specs ----------------------------------------------------------------
 

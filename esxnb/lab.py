@@ -41,7 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8888, help="JupyterLab's port (default 8888)")
     parser.add_argument("--ip", default="127.0.0.1", help="address JupyterLab listens on (default 127.0.0.1)")
     parser.add_argument("--no-browser", action="store_true", help="don't open a web browser")
-    parser.add_argument("--notebook-dir", type=Path, help="folder to serve (default: the checkout's notebooks/)")
+    parser.add_argument(
+        "--notebook-dir", type=Path, help="folder to serve (default: the checkout's notebooks/)"
+    )
     parser.add_argument("--mode", choices=("vpx", "esx"), default="vpx", help="simulator kind (default vpx)")
     parser.add_argument("--vms", type=int, default=2, help="simulator VMs per host (default 2)")
     parser.add_argument(
@@ -49,7 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="run only the simulator, write its ESXNB_* variables to --env-file, and wait",
     )
-    parser.add_argument("--env-file", type=Path, help="with --simulator-only: where to write the export lines")
+    parser.add_argument(
+        "--env-file", type=Path, help="with --simulator-only: where to write the export lines"
+    )
     parser.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="after --: more JupyterLab options")
 
 

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .credentials import CredentialRequest, Credentials, request_credentials
+from .credentials import CredentialRequest, Credentials, prompt_credentials, request_credentials
 from .errors import CredentialError
 from .uri import URI, default_username, parse_uri
 
@@ -102,16 +102,6 @@ def _kernel_can_prompt() -> bool:
     return bool(kernel is not None and getattr(kernel, "_allow_stdin", False))
 
 
-def _ask_in_notebook(request: CredentialRequest) -> Credentials:
-    import getpass
-
-    username = request.username
-    if not username:
-        answer = input(f"Enter username for {request.challenge} [{request.default_username}]: ").strip()
-        username = answer or request.default_username
-    return Credentials(username, getpass.getpass(f"Enter {username} password for {request.challenge}: "))
-
-
 def _environment_auth(uri: URI) -> Callable[[str], Credentials]:
     """auth.conf, then ESXNB_USERNAME/ESXNB_PASSWORD, then a notebook prompt when one is possible.
 
@@ -130,7 +120,7 @@ def _environment_auth(uri: URI) -> Callable[[str], Credentials]:
             return request_credentials(request)
         except CredentialError:
             if _kernel_can_prompt():
-                return _ask_in_notebook(request)
+                return prompt_credentials(request)
             raise
 
     return auth
@@ -239,7 +229,11 @@ def _from_environment(environ: Mapping[str, str], origin: str = f"${ENV_URI}") -
     for esx_uri in esx_uris:
         parse_uri(esx_uri)
     return Lab(
-        uri, auth=_environment_auth, ca_file=environ.get(ENV_CA_FILE) or None, esx_uris=esx_uris, origin=origin
+        uri,
+        auth=_environment_auth,
+        ca_file=environ.get(ENV_CA_FILE) or None,
+        esx_uris=esx_uris,
+        origin=origin,
     )
 
 
@@ -284,8 +278,9 @@ def open_migration_lab(*, environ: Mapping[str, str] | None = None, vms: int = 2
     From the environment when ``ESXNB_ESX_URIS`` lists at least two ESX hosts (``ESXNB_URI`` is
     then their vCenter); otherwise a local vCenter simulator on 127.0.0.3 and two ESX simulators
     on 127.0.0.2 and 127.0.0.4 that it manages (hosts ``DC0_C0_H0`` and ``DC0_C0_H1``), all on
-    one port; ``esx_uris`` lists the host running more VMs first. Each simulator has its own password; the lab's credential callback tells them
-    apart by host name, the challenge libvirt passes.
+    one port; ``esx_uris`` lists the host running more VMs first. Each simulator has its own
+    password; the lab's credential callback tells them apart by host name, the challenge
+    libvirt passes.
     """
     environ = os.environ if environ is None else environ
     if environ.get(ENV_URI, "").strip() and len(environ.get(ENV_ESX_URIS, "").split()) >= 2:
@@ -300,7 +295,9 @@ def open_migration_lab(*, environ: Mapping[str, str] | None = None, vms: int = 2
         vcenter.start()
         started.append(vcenter)
         for index, address in enumerate(_ESX_ADDRESSES):
-            esx = Simulator("esx", listen=address, port=port, managed_by=vcenter, host_name=f"DC0_C0_H{index}")
+            esx = Simulator(
+                "esx", listen=address, port=port, managed_by=vcenter, host_name=f"DC0_C0_H{index}"
+            )
             esx.start()
             started.append(esx)
         # One connection verifies both an ESX host and its vCenter: one bundle with every CA.

@@ -23,7 +23,7 @@ from pyVmomi import vim, vmodl
 
 from . import errors
 from .errors import MigrationCancelledError, MigrationTimeoutError, TaskCancelledError
-from ._collect import retrieve
+from ._collect import in_view, retrieve
 from ._faults import fault_message, to_esxnb_error, translate
 from ._location import Location, resolve_ip, resolve_path
 from .credentials import AuthSource
@@ -43,8 +43,6 @@ __all__ = [
     "migrate_command",
     "find_destination_host",
 ]
-
-PC = vmodl.query.PropertyCollector
 
 log = logging.getLogger("esxnb")
 
@@ -251,16 +249,13 @@ def _host_by_path(vcenter: Connection, path: str) -> tuple[Any, str]:
 def _all_hosts(vcenter: Connection) -> dict[Any, str]:
     """``{HostSystem: name}`` of every host the vCenter manages, from one container view."""
     content = vcenter.content
-    with translate(f"listing the hosts of vCenter {vcenter.session.hostname}"):
-        view = content.viewManager.CreateContainerView(content.rootFolder, [vim.HostSystem], True)
-        try:
-            hosts = list(view.view or [])
-            names = retrieve(content, hosts, ["name"]) if hosts else {}
-        finally:
-            try:
-                view.DestroyView()
-            except vmodl.MethodFault:  # the session drops views anyway
-                log.debug("DestroyView failed", exc_info=True)
+    names = in_view(
+        content,
+        content.rootFolder,
+        vim.HostSystem,
+        ["name"],
+        context=f"listing the hosts of vCenter {vcenter.session.hostname}",
+    )
     return {host: str(props.get("name")) for host, props in names.items()}
 
 

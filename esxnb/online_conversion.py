@@ -18,7 +18,7 @@ from typing import Any
 from pyVmomi import vim
 
 from . import errors
-from ._collect import retrieve
+from ._collect import in_view, retrieve
 from ._faults import translate
 from .vmx._paths import UNKNOWN_VMX_DIR, split_datastore_path
 
@@ -64,11 +64,8 @@ def datastores_of(conn: Any, objects: Iterable[Any] | None = None) -> list[Datas
                     retrieve(conn.content, [holder], ["datastore"]).get(holder, {}).get("datastore") or []
                 )
             else:
-                objects = [
-                    ds
-                    for dc in _datacenters(conn)
-                    for ds in (retrieve(conn.content, [dc], ["datastore"]).get(dc, {}).get("datastore") or [])
-                ]
+                datacenters = in_view(conn.content, conn.content.rootFolder, vim.Datacenter, ["datastore"])
+                objects = [ds for props in datacenters.values() for ds in props.get("datastore") or []]
     with translate("reading datastores"):
         props = retrieve(conn.content, list(objects), ["summary.name", "summary.url", "info.url", "host"])
     host_id = conn.host._moId if conn.host is not None else None
@@ -92,26 +89,12 @@ def datastores_of(conn: Any, objects: Iterable[Any] | None = None) -> list[Datas
     return sorted(found, key=lambda d: d.name)
 
 
-def _datacenters(conn: Any) -> list[Any]:
-    content = conn.content
-    view = content.viewManager.CreateContainerView(
-        container=content.rootFolder, type=[vim.Datacenter], recursive=True
-    )
-    try:
-        return list(view.view or [])
-    finally:
-        view.DestroyView()
-
-
 class OnlineDatastores:
     """A :class:`~esxnb.vmx.DatastoreResolver` for the datastores a live host sees."""
 
-    def __init__(
-        self, datastores: Iterable[DatastoreInfo], *, conn: Any = None, datacenter: Any = None
-    ) -> None:
+    def __init__(self, datastores: Iterable[DatastoreInfo], *, conn: Any = None) -> None:
         self.datastores = list(datastores)
-        self._conn = conn
-        self._datacenter = datacenter
+        self._conn = conn  # for reading disks' controller models; None offline
         self._by_name = {d.name: d for d in self.datastores}
         # Longest first, so /vmfs/volumes/ab never wins over /vmfs/volumes/abc.
         self._roots = sorted(
@@ -233,7 +216,7 @@ class ConversionMixin:
 
     def datastore_resolver(self) -> OnlineDatastores:
         """A resolver for the datastores of the connection's host, read now."""
-        return OnlineDatastores(datastores_of(self), conn=self, datacenter=getattr(self, "datacenter", None))
+        return OnlineDatastores(datastores_of(self), conn=self)
 
     def virtual_hw_version(self) -> int:
         """The ``virtualHW.version`` the server creates VMs with.
@@ -257,12 +240,11 @@ class ConversionMixin:
             return None
         try:
             with translate("reading the supported virtual hardware versions"):
+                content = self.content  # type: ignore[attr-defined]
                 browser = (
-                    retrieve(self.content, [compute], ["environmentBrowser"])
+                    retrieve(content, [compute], ["environmentBrowser"])
                     .get(compute, {})
-                    .get(  # type: ignore[attr-defined]
-                        "environmentBrowser"
-                    )
+                    .get("environmentBrowser")
                 )
                 if browser is None:
                     return None

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from . import errors
 from ._collect import retrieve
 from ._faults import translate
-from .domain import Domain, Progress, find_domain, inventory_name, list_vms, normalize_uuid
+from .domain import Domain, Progress, display_name, find_domain, inventory_name, list_vms, normalize_uuid
 from .tasks import raise_if_cancelled, wait_for_task
 
 if TYPE_CHECKING:
@@ -269,8 +269,6 @@ def _refuse_existing(conn: Any, plan: DefinePlan) -> None:
     """DomainExistsError when the datacenter already has a domain with this name or uuid."""
     container = conn.datacenter or conn.scope
     vms = list_vms(conn, ("name", "config.uuid"), container=container)
-    from .domain import display_name
-
     for props in vms.values():
         name = display_name(str(props.get("name", "")))
         uuid = normalize_uuid(str(props.get("config.uuid") or ""))

@@ -29,6 +29,9 @@ __all__ = [
     "handle_question",
     "prepare_vm_for_task",
     "question_choices",
+    "next_update",
+    "long_poll_seconds",
+    "Progress",
     "DEFAULT_TASK_TIMEOUT",
 ]
 
@@ -68,6 +71,19 @@ def long_poll_seconds(conn: Any, wanted: float) -> int:
     if timeout:
         wanted = min(wanted, timeout - 1.0)
     return max(0, int(wanted))
+
+
+def next_update(
+    conn: Any, collector: Any, version: str, remaining: float, cancel_event: threading.Event | None
+) -> Any:
+    """One WaitForUpdatesEx on ``collector``, bounded by the ``remaining`` seconds and kept
+    short when a ``cancel_event`` must be noticed; None when nothing changed meanwhile."""
+    slice_s = _CANCEL_POLL_S if cancel_event is not None else _MAX_WAIT_S
+    wait_s = long_poll_seconds(conn, max(1, min(slice_s, int(remaining + 0.999))))
+    update = collector.WaitForUpdatesEx(version, PC.WaitOptions(maxWaitSeconds=wait_s))
+    if update is None and wait_s == 0:
+        time.sleep(0.2)  # a request timeout under 1 s: poll, do not spin
+    return update
 
 
 def question_choices(question: Any) -> tuple[list[tuple[str, str]], str | None]:
@@ -236,7 +252,6 @@ def wait_for_task(
     description = description or "task"
     limit = DEFAULT_TASK_TIMEOUT if timeout is None else float(timeout)
     deadline = time.monotonic() + limit
-    collector = None
     with translate(f"watching {description}"):
         collector = conn.content.propertyCollector.CreatePropertyCollector()
     try:
@@ -294,13 +309,9 @@ def _watch(
                     fault_type="Timedout",
                     task=_task_id(task),
                 )
-            slice_s = _CANCEL_POLL_S if cancel_event is not None else _MAX_WAIT_S
-            wait_s = long_poll_seconds(conn, max(1, min(slice_s, int(remaining + 0.999))))
             with translate(f"watching {description}"):
-                update = collector.WaitForUpdatesEx(version, PC.WaitOptions(maxWaitSeconds=wait_s))
+                update = next_update(conn, collector, version, remaining, cancel_event)
             if update is None:
-                if wait_s == 0:
-                    time.sleep(0.2)  # a request timeout under 1 s: poll, do not spin
                 continue
             version = update.version
             question = None

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-CORPUS = Path(os.environ.get("ESXNB_CORPUS", Path(__file__).resolve().parents[2] / "shared/conformance/libvirt-9.0.0"))
+CORPUS = Path(
+    os.environ.get("ESXNB_CORPUS", Path(__file__).resolve().parents[2] / "shared/conformance/libvirt-9.0.0")
+)
 SKIP_REASON = f"conformance corpus not found at {CORPUS} (set ESXNB_CORPUS or check out ../shared)"
 
 

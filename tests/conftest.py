@@ -3,6 +3,7 @@
 ``vpx_sim`` and ``esx_sim`` are small inventories; ``sim`` runs a test in
 both modes. Tests that change simulator behaviour (faults, questions,
 tools) should use their own Simulator, or undo it (``sim.reset()``).
+``conn`` is a connection to the module's own module-scoped ``sim``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from esxnb.connection import Connection
 from esxnb.simulator import Simulator
+from helpers import connect_to
 
 
 @pytest.fixture(scope="session")
@@ -32,3 +35,10 @@ def esx_sim() -> Iterator[Simulator]:
 def sim(request: pytest.FixtureRequest) -> Simulator:
     """Each of the session simulators in turn."""
     return request.getfixturevalue(f"{request.param}_sim")
+
+
+@pytest.fixture(scope="module")
+def conn(sim: Simulator) -> Iterator[Connection]:
+    """A connection to ``sim``, for modules that define a module-scoped ``sim`` of their own."""
+    with connect_to(sim) as connection:
+        yield connection

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import socket
-import threading
 import time
 from collections.abc import Iterator
 
@@ -14,6 +12,7 @@ from pyVmomi import vim
 import esxnb
 from esxnb import errors
 from esxnb.simulator import Simulator, free_port_on
+from helpers import ConnectProxy
 
 pytestmark = pytest.mark.simulator
 
@@ -228,57 +227,8 @@ def test_vcenter_star_and_named(vpx_sim: Simulator) -> None:
             esxnb.connect(lone.uri_with(vcenter="*"), auth=creds(lone), ca_file=lone.ca_file)
 
 
-class _ConnectProxy(threading.Thread):
-    """A minimal HTTP CONNECT proxy on loopback that counts tunnels."""
-
-    def __init__(self) -> None:
-        super().__init__(daemon=True)
-        self.server = socket.socket()
-        self.server.bind(("127.0.0.1", 0))
-        self.server.listen()
-        self.port = self.server.getsockname()[1]
-        self.tunnels = 0
-
-    def run(self) -> None:
-        while True:
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
-
-    def _serve(self, client: socket.socket) -> None:
-        request = b""
-        while b"\r\n\r\n" not in request:
-            chunk = client.recv(4096)
-            if not chunk:
-                return
-            request += chunk
-        target = request.split()[1].decode()
-        host, port = target.rsplit(":", 1)
-        upstream = socket.create_connection((host, int(port)))
-        self.tunnels += 1
-        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-
-        def pipe(src: socket.socket, dst: socket.socket) -> None:
-            try:
-                while data := src.recv(65536):
-                    dst.sendall(data)
-            except OSError:
-                pass
-            finally:
-                dst.close()
-
-        threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
-        pipe(client, upstream)
-
-    def close(self) -> None:
-        self.server.close()
-
-
 def test_http_proxy_is_used(esx_sim: Simulator) -> None:
-    proxy = _ConnectProxy()
-    proxy.start()
+    proxy = ConnectProxy()
     try:
         with esxnb.connect(
             esx_sim.uri_with(proxy=f"http://127.0.0.1:{proxy.port}"),

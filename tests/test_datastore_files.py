@@ -20,6 +20,7 @@ from esxnb.datastore_files import (
     upload,
 )
 from esxnb.simulator import Simulator
+from helpers import connect_to
 
 pytestmark = pytest.mark.simulator
 
@@ -28,13 +29,6 @@ pytestmark = pytest.mark.simulator
 def sim(request: pytest.FixtureRequest) -> Iterator[Simulator]:
     with Simulator(request.param, vms=1, hosts=1, standalone_hosts=0) as simulator:
         yield simulator
-
-
-@pytest.fixture(scope="module")
-def conn(sim: Simulator) -> Iterator[Connection]:
-    connection = connect(sim.uri, auth=(sim.username, sim.password), ca_file=sim.ca_file)
-    yield connection
-    connection.close()
 
 
 # libvirt's own test vectors for esxUtil_EscapeDatastoreItem (tests/esxutilstest.c)
@@ -149,7 +143,7 @@ def test_folder_needs_the_session_cookie(sim: Simulator, conn: Connection) -> No
 def test_datacenter_is_required_without_one(sim: Simulator) -> None:
     if sim.mode != "vpx":
         pytest.skip("only a vpx:// URI can name no datacenter")
-    root = connect(sim.uri.split("/DC0", 1)[0] + "/", auth=(sim.username, sim.password), ca_file=sim.ca_file)
+    root = connect_to(sim, sim.uri.split("/DC0", 1)[0] + "/")
     try:
         with pytest.raises(errors.ValidationError, match="datacenter"):
             download(root, "[LocalDS_0] x.vmx")

@@ -14,6 +14,7 @@ from esxnb._collect import retrieve
 from esxnb.connection import Connection, connect
 from esxnb.datastore_files import delete, download, escape_datastore_item, exists, upload
 from esxnb.simulator import Simulator
+from helpers import connect_to
 
 pytestmark = pytest.mark.simulator
 
@@ -22,13 +23,6 @@ pytestmark = pytest.mark.simulator
 def sim(request: pytest.FixtureRequest) -> Iterator[Simulator]:
     with Simulator(request.param, vms=1, hosts=1, standalone_hosts=0) as simulator:
         yield simulator
-
-
-@pytest.fixture(scope="module")
-def conn(sim: Simulator) -> Iterator[Connection]:
-    connection = connect(sim.uri, auth=(sim.username, sim.password), ca_file=sim.ca_file)
-    yield connection
-    connection.close()
 
 
 @pytest.fixture(autouse=True)
@@ -293,7 +287,7 @@ def test_dumpxml_through_a_datacenter_wide_connection(sim: Simulator, conn: Conn
     try:
         for path in ("/DC0", "/"):
             uri = f"vpx://{sim.host}:{sim.port}{path}"
-            with connect(uri, auth=(sim.username, sim.password), ca_file=sim.ca_file) as wide:
+            with connect_to(sim, uri) as wide:
                 root = etree.fromstring(wide.domain("esxnb-wide").dumpxml().encode())
                 assert root.findtext("name") == "esxnb-wide"
                 assert root.find("devices/disk/source").get("file") == "[LocalDS_0] esxnb-define/disk.vmdk"

@@ -20,6 +20,7 @@ from esxnb._fastpc import Ref, Retrieval, _Page, decode
 from esxnb.connection import Connection, connect
 from esxnb.inventory import DOMAIN_STATES, SHARES_LEVELS, TOOLS_STATUSES, domains_columns
 from esxnb.simulator import Simulator
+from helpers import ConnectProxy, connect_to
 
 pytestmark = pytest.mark.simulator
 
@@ -27,10 +28,6 @@ STATE_WORDS = {"poweredOn": "running", "poweredOff": "shut off", "suspended": "p
 
 
 # -- helpers: the same facts read the slow, obvious pyvmomi way ------------------------------
-
-
-def _connect(sim: Simulator, uri: str | None = None, **kwargs: Any) -> Connection:
-    return connect(uri or sim.uri, auth=(sim.username, sim.password), ca_file=sim.ca_file, **kwargs)
 
 
 def _uri(sim: Simulator, path: str = "", **params: Any) -> str:
@@ -127,7 +124,7 @@ def tree_sim() -> Iterator[Simulator]:
     """A datacenter in folder F0 with two clusters of two hosts, a standalone host, and VMs that
     this module powers off, suspends, renames and reconfigures."""
     with Simulator("vpx", folders=1, clusters=2, hosts=2, standalone_hosts=1, vms=2) as sim:
-        with _connect(sim) as conn:
+        with connect_to(sim) as conn:
             vms = {vm.name: vm for vm in _vms_in(conn, conn.content.rootFolder)}
             names = sorted(vms)
             WaitForTask(vms[names[0]].PowerOffVM_Task())
@@ -151,7 +148,7 @@ def tree_sim() -> Iterator[Simulator]:
 @pytest.fixture(scope="module")
 def tree(tree_sim: Simulator) -> Iterator[Connection]:
     """A connection to the whole vCenter (no path)."""
-    with _connect(tree_sim, _uri(tree_sim)) as conn:
+    with connect_to(tree_sim, _uri(tree_sim)) as conn:
         yield conn
 
 
@@ -159,14 +156,14 @@ def tree(tree_sim: Simulator) -> Iterator[Connection]:
 
 
 def test_domains_match_pyvmomi(sim: Simulator) -> None:
-    with _connect(sim) as conn:
+    with connect_to(sim) as conn:
         frame = conn.domains()
         assert len(frame) > 0
         assert_matches(frame, expected_domains(conn))
 
 
 def test_domains_columns_and_dtypes(sim: Simulator) -> None:
-    with _connect(sim) as conn:
+    with connect_to(sim) as conn:
         frame = conn.domains()
     empty = domains_columns()
     assert list(frame.columns) == list(empty.columns)
@@ -188,7 +185,7 @@ def test_row_order_is_datacenter_host_name(tree: Connection) -> None:
 
 
 def test_round_trips_do_not_grow_with_vms(tree_sim: Simulator) -> None:
-    with _connect(tree_sim, _uri(tree_sim)) as conn:
+    with connect_to(tree_sim, _uri(tree_sim)) as conn:
         first = conn.domains()
         again = conn.domains()
         scheduler = conn.scheduler()
@@ -210,7 +207,7 @@ def test_whole_vcenter(tree: Connection) -> None:
 
 
 def test_datacenter_only_uri_covers_several_hosts(tree_sim: Simulator) -> None:
-    with _connect(tree_sim, _uri(tree_sim, "F0/DC0")) as conn:
+    with connect_to(tree_sim, _uri(tree_sim, "F0/DC0")) as conn:
         assert conn.host is None
         frame = conn.domains()
         expected = expected_domains(conn)
@@ -221,7 +218,7 @@ def test_datacenter_only_uri_covers_several_hosts(tree_sim: Simulator) -> None:
 
 
 def test_cluster_path(tree_sim: Simulator) -> None:
-    with _connect(tree_sim, _uri(tree_sim, "F0/DC0/F0/DC0_C1")) as conn:
+    with connect_to(tree_sim, _uri(tree_sim, "F0/DC0/F0/DC0_C1")) as conn:
         frame = conn.domains()
         expected = expected_domains(conn)
         hosts_of_cluster = {h.name for h in conn.compute_resource.host}
@@ -231,7 +228,7 @@ def test_cluster_path(tree_sim: Simulator) -> None:
 
 
 def test_host_path(tree_sim: Simulator) -> None:
-    with _connect(tree_sim, _uri(tree_sim, tree_sim.vpx_path)) as conn:
+    with connect_to(tree_sim, _uri(tree_sim, tree_sim.vpx_path)) as conn:
         frame = conn.domains()
         assert_matches(frame, expected_domains(conn))
         assert set(frame["host"]) <= {conn.location.host_name}
@@ -259,13 +256,13 @@ def test_power_states_ids_names_and_tools(tree: Connection, tree_sim: Simulator)
 
 def test_autostart_unknown_without_autostart_manager(sim: Simulator) -> None:
     # The simulator has no HostAutoStartManager objects: libvirt's answer is unknown, not False.
-    with _connect(sim) as conn:
+    with connect_to(sim) as conn:
         frame = conn.domains()
     assert frame["autostart"].isna().all()
 
 
 def test_views_follow_inventory_changes(tree_sim: Simulator) -> None:
-    with _connect(tree_sim, _uri(tree_sim, "F0/DC0")) as conn:
+    with connect_to(tree_sim, _uri(tree_sim, "F0/DC0")) as conn:
         before = conn.domains()
         datacenter = conn.datacenter
         compute = [
@@ -322,7 +319,7 @@ def test_scheduler_matches_pyvmomi(tree: Connection) -> None:
 
 
 def test_scheduler_both_modes(sim: Simulator) -> None:
-    with _connect(sim) as conn:
+    with connect_to(sim) as conn:
         frame = conn.scheduler()
         vms = _vms_in(conn, conn.scope)
     assert len(frame) == len(vms)
@@ -343,7 +340,7 @@ def test_hosts_paths_connect_back(tree_sim: Simulator, tree: Connection) -> None
         assert row["connection_state"] == host.runtime.connectionState
         assert row["power_state"] == host.runtime.powerState
         # The path column is a working vpx:// path to exactly that host.
-        with _connect(tree_sim, _uri(tree_sim, row["path"])) as conn:
+        with connect_to(tree_sim, _uri(tree_sim, row["path"])) as conn:
             assert conn.host._moId == row["moref"]
     assert frame["cluster"].notna().sum() == 4 and frame["cluster"].isna().sum() == 1
 
@@ -361,10 +358,10 @@ def _hosts_below(entity: Any) -> list[Any]:
 
 
 def test_hosts_of_a_cluster_and_of_an_esx_host(tree_sim: Simulator, esx_sim: Simulator) -> None:
-    with _connect(tree_sim, _uri(tree_sim, "F0/DC0/F0/DC0_C0")) as conn:
+    with connect_to(tree_sim, _uri(tree_sim, "F0/DC0/F0/DC0_C0")) as conn:
         frame = conn.hosts()
         assert sorted(frame["name"]) == sorted(h.name for h in conn.compute_resource.host)
-    with _connect(esx_sim) as conn:
+    with connect_to(esx_sim) as conn:
         frame = conn.hosts()
         assert list(frame["name"]) == [conn.location.host_name]
         assert frame["cluster"].isna().all()
@@ -375,7 +372,7 @@ def test_hosts_of_a_cluster_and_of_an_esx_host(tree_sim: Simulator, esx_sim: Sim
 
 def test_expired_session_logs_in_again(sim: Simulator) -> None:
     with Simulator(sim.mode, session_idle_timeout=1) as short:
-        with _connect(short) as conn:
+        with connect_to(short) as conn:
             before = conn.domains()
             time.sleep(2.5)
             after = conn.domains()
@@ -387,7 +384,7 @@ def test_server_fault_maps_like_pyvmomi(tree_sim: Simulator) -> None:
     from esxnb._faults import translate
     from pyVmomi import vmodl
 
-    with _connect(tree_sim, _uri(tree_sim)) as conn:
+    with connect_to(tree_sim, _uri(tree_sim)) as conn:
         conn.domains()
         tree_sim.inject_fault("RetrievePropertiesEx", "InvalidState", "the inventory is resting", count=1)
         with pytest.raises(errors.EsxnbError) as fast:
@@ -409,7 +406,7 @@ def test_server_fault_maps_like_pyvmomi(tree_sim: Simulator) -> None:
 
 
 def test_not_authenticated_fault_retries_once(tree_sim: Simulator) -> None:
-    with _connect(tree_sim, _uri(tree_sim)) as conn:
+    with connect_to(tree_sim, _uri(tree_sim)) as conn:
         expected = len(conn.domains())
         tree_sim.inject_fault("RetrievePropertiesEx", "NotAuthenticated", count=1)
         assert len(conn.domains()) == expected
@@ -423,7 +420,7 @@ def test_not_authenticated_fault_retries_once(tree_sim: Simulator) -> None:
 
 
 def test_slow_server_times_out_then_recovers(tree_sim: Simulator) -> None:
-    with _connect(tree_sim, _uri(tree_sim), timeout=1) as conn:
+    with connect_to(tree_sim, _uri(tree_sim), timeout=1) as conn:
         conn.domains()
         tree_sim.set_delay("RetrievePropertiesEx", 3)
         try:
@@ -534,71 +531,11 @@ def test_decode_nested_repeated_elements() -> None:
 # -- transports --------------------------------------------------------------------------------
 
 
-class _ConnectProxy:
-    """A tiny HTTP CONNECT proxy on loopback that counts the bytes it relays to the client."""
-
-    def __init__(self) -> None:
-        import socket
-        import threading
-
-        self.relayed = 0
-        self.tunnels = 0
-        self._lock = threading.Lock()
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self.port = self._server.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        import socket
-        import threading
-
-        while True:
-            try:
-                client, _ = self._server.accept()
-            except OSError:
-                return
-            head = b""
-            while b"\r\n\r\n" not in head:
-                data = client.recv(4096)
-                if not data:
-                    break
-                head += data
-            target = head.split(b" ")[1].decode()
-            host, port = target.rsplit(":", 1)
-            upstream = socket.create_connection((host, int(port)))
-            for sock in (client, upstream):  # no Nagle delay on the many small SOAP exchanges
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-            with self._lock:
-                self.tunnels += 1
-            threading.Thread(target=self._pipe, args=(client, upstream, False), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(upstream, client, True), daemon=True).start()
-
-    def _pipe(self, source: Any, sink: Any, count: bool) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-                if count:
-                    with self._lock:
-                        self.relayed += len(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, sink):
-                try:
-                    sock.close()
-                except OSError:
-                    pass
-
-    def close(self) -> None:
-        self._server.close()
-
-
 def test_through_an_http_proxy(tree_sim: Simulator) -> None:
-    proxy = _ConnectProxy()
+    proxy = ConnectProxy()
     try:
         uri = _uri(tree_sim, "F0/DC0", proxy=f"http://127.0.0.1:{proxy.port}")
-        with _connect(tree_sim, uri) as conn:
+        with connect_to(tree_sim, uri) as conn:
             conn.domains()
             before = proxy.relayed
             frame = conn.domains()
@@ -611,6 +548,6 @@ def test_through_an_http_proxy(tree_sim: Simulator) -> None:
 
 def test_plain_http_transport() -> None:
     with Simulator("esx", transport="http") as plain:
-        with _connect(plain) as conn:
+        with connect_to(plain) as conn:
             assert conn.session.ssl_context is None
             assert_matches(conn.domains(), expected_domains(conn))

@@ -57,17 +57,34 @@ def _port_open(host: str, port: int) -> bool:
         return probe.connect_ex((host, port)) == 0
 
 
+def _lab_command(port: int) -> list[str]:
+    """``esxnb lab`` on loopback ``port``, without a browser; Jupyter must not pick another port."""
+    return [
+        sys.executable,
+        "-m",
+        "esxnb.lab",
+        "--no-browser",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--",
+        "--ServerApp.port_retries=0",
+    ]
+
+
 @pytest.mark.simulator
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc to find the Jupyter process")
 def test_lab_starts_simulator_and_jupyter_and_stops_cleanly(tmp_path: Path) -> None:
     ensure_built()
     (tmp_path / "home").mkdir()
     port = free_port_on("127.0.0.1")
-    command = [sys.executable, "-m", "esxnb.lab", "--no-browser", "--ip", "127.0.0.1", "--port", str(port),
-               "--", "--ServerApp.port_retries=0"]
+    command = _lab_command(port)
     log_path = tmp_path / "lab.log"
     log = log_path.open("a")  # O_APPEND: the lab and Jupyter share it
-    process = subprocess.Popen(command, env=_env(tmp_path), stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
+    process = subprocess.Popen(
+        command, env=_env(tmp_path), stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
@@ -93,7 +110,9 @@ def test_lab_starts_simulator_and_jupyter_and_stops_cleanly(tmp_path: Path) -> N
         import esxnb
 
         with esxnb.connect(
-            env["ESXNB_URI"], auth=(env["ESXNB_USERNAME"], env["ESXNB_PASSWORD"]), ca_file=env["ESXNB_CA_FILE"]
+            env["ESXNB_URI"],
+            auth=(env["ESXNB_USERNAME"], env["ESXNB_PASSWORD"]),
+            ca_file=env["ESXNB_CA_FILE"],
         ) as conn:
             assert conn.is_vcenter
         printed = log_path.read_text()
@@ -104,7 +123,10 @@ def test_lab_starts_simulator_and_jupyter_and_stops_cleanly(tmp_path: Path) -> N
         state_dir = Path(env["ESXNB_CA_FILE"]).parent
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) in (0, 130)
-        assert not Path(f"/proc/{jupyter_pid}").exists() or "zombie" in Path(f"/proc/{jupyter_pid}/status").read_text()
+        assert (
+            not Path(f"/proc/{jupyter_pid}").exists()
+            or "zombie" in Path(f"/proc/{jupyter_pid}/status").read_text()
+        )
         assert not _port_open("127.0.0.1", port), "JupyterLab still listens"
         assert not _port_open("127.0.0.1", sim_port), "the simulator still listens"
         assert not state_dir.exists(), "the simulator left its files behind"
@@ -124,8 +146,10 @@ def test_lab_starts_simulator_and_jupyter_and_stops_cleanly(tmp_path: Path) -> N
 def test_jupyter_does_not_outlive_a_killed_lab(tmp_path: Path) -> None:
     (tmp_path / "home").mkdir()
     port = free_port_on("127.0.0.1")
-    command = [sys.executable, "-m", "esxnb.lab", "--no-browser", "--port", str(port), "--", "--ServerApp.port_retries=0"]
-    process = subprocess.Popen(command, env=_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = _lab_command(port)
+    process = subprocess.Popen(
+        command, env=_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and not _port_open("127.0.0.1", port):
@@ -134,12 +158,16 @@ def test_jupyter_does_not_outlive_a_killed_lab(tmp_path: Path) -> None:
         children = _children(process.pid)
         jupyter = [pid for pid, line in children.items() if "jupyterlab" in line]
         launcher = [pid for pid, line in children.items() if "vcsim" in line]
-        state_dirs = [line.split("-state-dir ", 1)[1].split()[0] for line in children.values() if "-state-dir " in line]
+        state_dirs = [
+            line.split("-state-dir ", 1)[1].split()[0] for line in children.values() if "-state-dir " in line
+        ]
     finally:
         process.kill()
         process.wait()
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and (_port_open("127.0.0.1", port) or any(_alive(p) for p in jupyter + launcher)):
+    while time.monotonic() < deadline and (
+        _port_open("127.0.0.1", port) or any(_alive(p) for p in jupyter + launcher)
+    ):
         time.sleep(0.3)
     # A SIGKILLed lab cannot remove the simulator's state folder (its CA certificate); this test does.
     for state_dir in state_dirs:
@@ -160,7 +188,11 @@ def test_lab_uses_esxnb_uri_without_starting_a_simulator(tmp_path: Path) -> None
     env = _env(tmp_path, ESXNB_URI="esx://esx.example.com/")
     # `--version` makes JupyterLab print its version and exit: enough to see what lab did.
     result = subprocess.run(
-        [sys.executable, "-m", "esxnb.lab", "--", "--version"], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "esxnb.lab", "--", "--version"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert "using the server in ESXNB_URI=esx://esx.example.com/" in result.stderr
@@ -195,7 +227,9 @@ def test_env_file_is_private_and_shell_quoted(tmp_path: Path) -> None:
     assert target.stat().st_mode & 0o777 == 0o600
     shown = subprocess.run(
         ["bash", "-c", f'. "{target}"; printf "%s|%s" "$ESXNB_URI" "$ESXNB_PASSWORD"'],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert shown == "vpx://h/DC0?x=1&y=2|it's $secret"
 

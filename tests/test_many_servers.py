@@ -14,6 +14,7 @@ from esxnb.connection import Connection, connect
 from esxnb.inventory import domains_columns, inventory
 from esxnb.many import server_label
 from esxnb.simulator import Simulator
+from helpers import connect_to
 
 pytestmark = pytest.mark.simulator
 
@@ -38,7 +39,7 @@ def _closed_port() -> int:
 
 
 def _single(uri: str, sim: Simulator) -> pd.DataFrame:
-    with connect(uri, auth=(sim.username, sim.password), ca_file=sim.ca_file) as conn:
+    with connect_to(sim, uri) as conn:
         return conn.domains()
 
 
@@ -46,7 +47,7 @@ def test_servers_concatenated_with_a_failing_one(
     pair: tuple[Simulator, Simulator], vpx_sim: Simulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     vpx, esx = pair
-    own = connect(vpx_sim.uri, auth=(vpx_sim.username, vpx_sim.password), ca_file=vpx_sim.ca_file)
+    own = connect_to(vpx_sim)
     dead = f"esx://127.0.0.1:{_closed_port()}/?no_verify=1"
     uris = [vpx.uri_with(no_verify=1), esx.uri_with(no_verify=1), own, dead]
     try:

@@ -30,6 +30,7 @@ from esxnb.migration import (
 )
 from esxnb.simulator import Simulator, free_port_on
 from esxnb.tasks import TaskCancelledError, wait_for_task
+from helpers import connect_to
 
 pytestmark = pytest.mark.simulator
 
@@ -231,7 +232,7 @@ def test_different_vcenters(world: World, vpx_sim: Simulator) -> None:
     name = world.vm_on("DC0_H1")
     before = world.vms()[name]["host"]
     with world.connect(world.vpx("DC0/DC0_H1")) as src:
-        other = connect(vpx_sim.uri, auth=(vpx_sim.username, vpx_sim.password), ca_file=vpx_sim.ca_file)
+        other = connect_to(vpx_sim)
         with other:
             with pytest.raises(errors.MigrationError, match="same vCenter") as caught:
                 src.migrate(name, other)

@@ -176,9 +176,18 @@ def test_lifecycle_shows_tools_and_questions_on_its_own_simulator(tmp_path: Path
     assert re.search(r"\b50% running", text), "power-on progress was shown step by step"
 
 
-def _papermill(path: Path, out: Path, env: dict[str, str], *params: tuple[str, str]) -> subprocess.CompletedProcess:
+def _papermill(
+    path: Path, out: Path, env: dict[str, str], *params: tuple[str, str]
+) -> subprocess.CompletedProcess:
     """The documented command line, run from the repository root."""
-    command = [str(BIN / "papermill"), str(path.relative_to(ROOT)), str(out), "--no-progress-bar", "-k", "python3"]
+    command = [
+        str(BIN / "papermill"),
+        str(path.relative_to(ROOT)),
+        str(out),
+        "--no-progress-bar",
+        "-k",
+        "python3",
+    ]
     for name, value in params:
         command += ["-p", name, value]
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
@@ -193,7 +202,10 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
 def test_evacuate_runbook_dry_run_moves_nothing(tmp_path: Path) -> None:
     report = tmp_path / "plan.csv"
     result = _papermill(
-        NOTEBOOKS_DIR / "runbook-evacuate-host.ipynb", tmp_path / "out.ipynb", _clean_env(), ("report_path", str(report))
+        NOTEBOOKS_DIR / "runbook-evacuate-host.ipynb",
+        tmp_path / "out.ipynb",
+        _clean_env(),
+        ("report_path", str(report)),
     )
     assert result.returncode == 0, result.stderr[-3000:]
     rows = _read_csv(report)
@@ -314,7 +326,9 @@ def test_binder_postbuild_and_start(tmp_path: Path) -> None:
     build = subprocess.run([str(BINDER / "postBuild")], env=env, capture_output=True, text=True, timeout=600)
     assert build.returncode == 0, build.stdout + build.stderr
     assert "skipping pip install" in build.stdout
-    settings = home / ".jupyter/lab/user-settings/@jupyterlab/apputils-extension/notification.jupyterlab-settings"
+    settings = (
+        home / ".jupyter/lab/user-settings/@jupyterlab/apputils-extension/notification.jupyterlab-settings"
+    )
     assert json.loads(settings.read_text()) == {"checkForUpdates": False, "fetchNews": "false"}
 
     secret_file = tmp_path / "seen-password"

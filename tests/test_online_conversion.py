@@ -126,13 +126,6 @@ def sim(request: pytest.FixtureRequest) -> Iterator[Simulator]:
         yield simulator
 
 
-@pytest.fixture(scope="module")
-def conn(sim: Simulator) -> Iterator[Connection]:
-    connection = connect(sim.uri, auth=(sim.username, sim.password), ca_file=sim.ca_file)
-    yield connection
-    connection.close()
-
-
 @pytest.mark.simulator
 def test_host_datastores(conn: Connection) -> None:
     found = conn.datastore_resolver().datastores

@@ -13,6 +13,7 @@ from esxnb import errors
 from esxnb.connection import Connection, connect
 from esxnb.domain import Domain, display_name, inventory_name, normalize_uuid
 from esxnb.simulator import Simulator, free_port_on
+from helpers import put_in
 from esxnb.tasks import TaskCancelledError
 
 pytestmark = pytest.mark.simulator
@@ -29,13 +30,6 @@ def sim(request: pytest.FixtureRequest) -> Iterator[Simulator]:
 
 
 @pytest.fixture(scope="module")
-def conn(sim: Simulator) -> Iterator[Connection]:
-    connection = connect(sim.uri, auth=(sim.username, sim.password), ca_file=sim.ca_file)
-    yield connection
-    connection.close()
-
-
-@pytest.fixture(scope="module")
 def names(sim: Simulator) -> list[str]:
     return sorted(vm["name"] for vm in sim.vms())
 
@@ -48,20 +42,6 @@ def dom(sim: Simulator, conn: Connection, names: list[str]) -> Iterator[Domain]:
     yield conn.domain(names[0])
     sim.reset()
     sim.set_tools(names[0], "toolsOk")
-
-
-def put_in(domain: Domain, state: str) -> Domain:
-    """Bring ``domain`` to a libvirt state with hard operations."""
-    if domain.state == state:
-        return domain
-    if domain.state != "shut off":
-        domain.destroy()
-    if state in ("running", "paused"):
-        domain.start()
-    if state == "paused":
-        domain.suspend()
-    assert domain.state == state
-    return domain
 
 
 # -- look-up ---------------------------------------------------------------------------------

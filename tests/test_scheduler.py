@@ -9,7 +9,7 @@ import pytest
 from pyVmomi import vim
 
 from esxnb import errors
-from esxnb.connection import Connection, connect
+from esxnb.connection import Connection
 from esxnb.datastore_files import download
 from esxnb.scheduler import SchedulerSettings, allocation_spec, settings_from_allocation, validate
 from esxnb.simulator import Simulator
@@ -95,13 +95,6 @@ def test_allocation_spec_holds_only_the_given_fields() -> None:
 def sim(request: pytest.FixtureRequest) -> Iterator[Simulator]:
     with Simulator(request.param, vms=3, hosts=1, standalone_hosts=0) as simulator:
         yield simulator
-
-
-@pytest.fixture(scope="module")
-def conn(sim: Simulator) -> Iterator[Connection]:
-    connection = connect(sim.uri, auth=(sim.username, sim.password), ca_file=sim.ca_file)
-    yield connection
-    connection.close()
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from esxnb import errors
 from esxnb.connection import Connection, connect
 from esxnb.datastore_files import download
 from esxnb.simulator import Simulator
+from helpers import connect_to
 
 pytestmark = pytest.mark.simulator
 
@@ -69,7 +70,7 @@ CALLS: dict[str, Callable[[Connection, str, str], object]] = {
 
 @pytest.mark.parametrize("path", list(CALLS))
 def test_tuple_credentials_log_in_again_transparently(sim: Simulator, path: str) -> None:
-    with connect(sim.uri, auth=(sim.username, sim.password), ca_file=sim.ca_file) as conn:
+    with connect_to(sim) as conn:
         name, vmx = vmx_of(conn)
         before = CALLS[path](conn, name, vmx)
         old_cookie = expire(conn)

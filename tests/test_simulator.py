@@ -31,8 +31,13 @@ pytestmark = pytest.mark.simulator
 
 
 def login(sim: Simulator, user: str | None = None, pwd: str | None = None, **kwargs) -> vim.ServiceInstance:
-    args = dict(host=sim.host, port=sim.port, user=user or sim.username,
-                pwd=sim.password if pwd is None else pwd, connectionPoolTimeout=-1)
+    args = dict(
+        host=sim.host,
+        port=sim.port,
+        user=user or sim.username,
+        pwd=sim.password if pwd is None else pwd,
+        connectionPoolTimeout=-1,
+    )
     if sim.transport == "http":
         args["protocol"] = "http"
     else:
@@ -91,8 +96,14 @@ def folder_url(sim: Simulator, ds_path: str, dc_path: str) -> str:
     return f"{base}/folder/{quote(rel)}?dcPath={quote(dc_path)}&dsName={quote(datastore)}"
 
 
-def http_open(sim: Simulator, url: str, *, cookie_value: str | None = None, data: bytes | None = None,
-              method: str = "GET") -> tuple[int, bytes]:
+def http_open(
+    sim: Simulator,
+    url: str,
+    *,
+    cookie_value: str | None = None,
+    data: bytes | None = None,
+    method: str = "GET",
+) -> tuple[int, bytes]:
     headers = {"Cookie": cookie_value} if cookie_value else {}
     request = urllib.request.Request(url, data=data, method=method, headers=headers)
     context = sim.ssl_context() if sim.transport == "https" else None
@@ -173,7 +184,9 @@ def test_vpx_path_names_a_real_host() -> None:
         assert sim.vpx_path == "F0/DC0/F0/DC0_C0/DC0_C0_H0"
         with session(sim) as si:
             folder, dc, hfolder, cluster, host = sim.vpx_path.split("/")
-            found = si.content.searchIndex.FindByInventoryPath(f"{folder}/{dc}/host/{hfolder}/{cluster}/{host}")
+            found = si.content.searchIndex.FindByInventoryPath(
+                f"{folder}/{dc}/host/{hfolder}/{cluster}/{host}"
+            )
             assert isinstance(found, vim.HostSystem) and found.name == host
 
 
@@ -207,8 +220,12 @@ def test_vmx_follows_reconfigure(esx_sim: Simulator) -> None:
     with session(esx_sim) as si:
         vm = all_vms(si)[0]
         old_mem, old_cpu = vm.config.hardware.memoryMB, vm.config.hardware.numCPU
-        spec = vim.vm.ConfigSpec(memoryMB=256, numCPUs=2, annotation='note "quoted" | piped',
-                                 cpuAllocation=vim.ResourceAllocationInfo(reservation=100, limit=900))
+        spec = vim.vm.ConfigSpec(
+            memoryMB=256,
+            numCPUs=2,
+            annotation='note "quoted" | piped',
+            cpuAllocation=vim.ResourceAllocationInfo(reservation=100, limit=900),
+        )
         try:
             assert wait_task(vm.ReconfigVM_Task(spec)).state == "success"
             vmx = download_vmx(esx_sim, si, vm)
@@ -216,8 +233,12 @@ def test_vmx_follows_reconfigure(esx_sim: Simulator) -> None:
             assert vmx["annotation"] == "note |22quoted|22 |7c piped"
             assert (vmx["sched.cpu.min"], vmx["sched.cpu.max"]) == ("100", "900")
         finally:
-            restore = vim.vm.ConfigSpec(memoryMB=old_mem, numCPUs=old_cpu, annotation="",
-                                        cpuAllocation=vim.ResourceAllocationInfo(reservation=0, limit=-1))
+            restore = vim.vm.ConfigSpec(
+                memoryMB=old_mem,
+                numCPUs=old_cpu,
+                annotation="",
+                cpuAllocation=vim.ResourceAllocationInfo(reservation=0, limit=-1),
+            )
             wait_task(vm.ReconfigVM_Task(restore))
 
 
@@ -268,9 +289,17 @@ def test_vmx_of_a_created_vm(esx_sim: Simulator) -> None:
         nic = vim.vm.device.VirtualDeviceSpec(
             operation="add",
             device=vim.vm.device.VirtualVmxnet3(
-                key=-1, backing=vim.vm.device.VirtualEthernetCard.NetworkBackingInfo(deviceName="VM Network")))
-        spec = vim.vm.ConfigSpec(name="created-1", guestId="ubuntu64Guest", memoryMB=2048, numCPUs=4,
-                                 files=vim.vm.FileInfo(vmPathName="[LocalDS_0]"), deviceChange=[nic])
+                key=-1, backing=vim.vm.device.VirtualEthernetCard.NetworkBackingInfo(deviceName="VM Network")
+            ),
+        )
+        spec = vim.vm.ConfigSpec(
+            name="created-1",
+            guestId="ubuntu64Guest",
+            memoryMB=2048,
+            numCPUs=4,
+            files=vim.vm.FileInfo(vmPathName="[LocalDS_0]"),
+            deviceChange=[nic],
+        )
         info = wait_task(dc.vmFolder.CreateVM_Task(config=spec, pool=host.parent.resourcePool, host=host))
         assert info.state == "success", info.error
         vm = info.result
@@ -320,8 +349,11 @@ def test_bad_arguments_are_refused() -> None:
 
 
 def test_command_line_runs_in_the_foreground() -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "esxnb.simulator", "--mode", "esx", "--vms", "1"],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "esxnb.simulator", "--mode", "esx", "--vms", "1"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     lines = []
     try:
         for line in proc.stdout:
@@ -377,8 +409,12 @@ def powered(vm: vim.VirtualMachine, state: str) -> None:
 
 
 def test_control_needs_the_token(ctl_sim: Simulator) -> None:
-    request = urllib.request.Request(ctl_sim.url.replace("/sdk", "/esxnb/control"), data=b'{"op":"ping"}',
-                                     method="POST", headers={"X-Esxnb-Token": "wrong"})
+    request = urllib.request.Request(
+        ctl_sim.url.replace("/sdk", "/esxnb/control"),
+        data=b'{"op":"ping"}',
+        method="POST",
+        headers={"X-Esxnb-Token": "wrong"},
+    )
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(request, context=ctl_sim.ssl_context())
     assert caught.value.code == 403
@@ -399,7 +435,10 @@ def test_tools_state_follows_power(ctl) -> None:
     assert vm.guest.toolsStatus == "toolsNotRunning"
     sim.set_tools("DC0_H0_VM0", "toolsNotInstalled")
     powered(vm, "poweredOn")
-    assert (vm.guest.toolsStatus, vm.guest.toolsRunningStatus) == ("toolsNotInstalled", "guestToolsNotRunning")
+    assert (vm.guest.toolsStatus, vm.guest.toolsRunningStatus) == (
+        "toolsNotInstalled",
+        "guestToolsNotRunning",
+    )
     sim.set_tools("DC0_H0_VM0", "toolsOk")
     assert vm.guest.toolsStatus == "toolsOk"
 
@@ -433,14 +472,18 @@ def test_question_blocks_power_on_until_answered(ctl) -> None:
     sim, si = ctl
     vm = vm_named(si, "DC0_C0_RP0_VM0")
     powered(vm, "poweredOff")
-    sim.add_question(vm.name, "Did you move or copy it?", choices=[("1", "I moved it"), ("2", "I copied it")],
-                     default="2")
+    sim.add_question(
+        vm.name, "Did you move or copy it?", choices=[("1", "I moved it"), ("2", "I copied it")], default="2"
+    )
     task = vm.PowerOnVM_Task()
     time.sleep(0.3)
     assert task.info.state == "running" and task.info.cancelable
     question = vm.runtime.question
     assert question.text == "Did you move or copy it?"
-    assert [(c.key, c.label) for c in question.choice.choiceInfo] == [("1", "I moved it"), ("2", "I copied it")]
+    assert [(c.key, c.label) for c in question.choice.choiceInfo] == [
+        ("1", "I moved it"),
+        ("2", "I copied it"),
+    ]
     assert question.choice.defaultIndex == 1
     with pytest.raises(vmodl.fault.InvalidArgument):
         vm.AnswerVM(question.id, "9")
@@ -562,11 +605,17 @@ def test_register_vm_reads_the_vmx(esx_sim: Simulator) -> None:
     with session(esx_sim) as si:
         dc = si.content.rootFolder.childEntity[0]
         url = folder_url(esx_sim, "[LocalDS_0] registered-1/registered-1.vmx", dc.name)
-        status, _ = http_open(esx_sim, url, cookie_value=cookie(si), data=REGISTERED_VMX.encode(), method="PUT")
+        status, _ = http_open(
+            esx_sim, url, cookie_value=cookie(si), data=REGISTERED_VMX.encode(), method="PUT"
+        )
         assert status in (200, 201)
         host = all_hosts(si)[0]
-        task = dc.vmFolder.RegisterVM_Task(path="[LocalDS_0] registered-1/registered-1.vmx", asTemplate=False,
-                                           pool=host.parent.resourcePool, host=host)
+        task = dc.vmFolder.RegisterVM_Task(
+            path="[LocalDS_0] registered-1/registered-1.vmx",
+            asTemplate=False,
+            pool=host.parent.resourcePool,
+            host=host,
+        )
         info = wait_task(task)
         assert info.state == "success", info.error
         vm = info.result
@@ -597,13 +646,17 @@ def test_vcenter_managing_an_esx_host() -> None:
                 host = all_hosts(si)[0]
                 assert host.summary.managementServerIp == vc_ip
                 assert host.name == "DC0_C0_H0"
-                esx_vms = {vm.name: (vm.config.uuid, vm.config.hardware.memoryMB, vm.config.hardware.numCPU)
-                           for vm in all_vms(si)}
+                esx_vms = {
+                    vm.name: (vm.config.uuid, vm.config.hardware.memoryMB, vm.config.hardware.numCPU)
+                    for vm in all_vms(si)
+                }
             with session(vc) as vsi:
                 found = vsi.content.searchIndex.FindByIp(ip=esx_ip, vmSearch=False)
                 assert found is not None and found.name == "DC0_C0_H0"
-                vc_vms = {vm.name: (vm.config.uuid, vm.config.hardware.memoryMB, vm.config.hardware.numCPU)
-                          for vm in found.vm}
+                vc_vms = {
+                    vm.name: (vm.config.uuid, vm.config.hardware.memoryMB, vm.config.hardware.numCPU)
+                    for vm in found.vm
+                }
             assert esx_vms == vc_vms and len(esx_vms) == 3
 
 
@@ -637,9 +690,16 @@ def test_each_datacenter_has_its_own_datastores() -> None:
                 assert (vmx["displayname"], vmx_uuid(vmx["uuid.bios"])) == (vm.name, vm.config.uuid)
             dc1 = next(dc for dc in si.content.rootFolder.childEntity if dc.name == "DC1")
             host = next(h for h in all_hosts(si) if h.name == "DC1_H0")
-            spec = vim.vm.ConfigSpec(name="dc1-new", guestId="otherGuest", memoryMB=64, numCPUs=1,
-                                     files=vim.vm.FileInfo(vmPathName="[LocalDS_0]"))
-            info = wait_task(dc1.vmFolder.CreateVM_Task(config=spec, pool=host.parent.resourcePool, host=host))
+            spec = vim.vm.ConfigSpec(
+                name="dc1-new",
+                guestId="otherGuest",
+                memoryMB=64,
+                numCPUs=1,
+                files=vim.vm.FileInfo(vmPathName="[LocalDS_0]"),
+            )
+            info = wait_task(
+                dc1.vmFolder.CreateVM_Task(config=spec, pool=host.parent.resourcePool, host=host)
+            )
             assert info.state == "success", info.error
             assert download_vmx(sim, si, info.result)["displayname"] == "dc1-new"
 
@@ -653,8 +713,11 @@ def method_faults(si: vim.ServiceInstance) -> dict[str, type]:
             continue
         cls = VmomiSupport.GetWsdlType(ns, name)
         # A fault's definition: (vmodl name, WSDL name, parent, version, properties).
-        if isinstance(cls, type) and issubclass(cls, vmodl.MethodFault) \
-                and VmomiSupport.IsChildVersion(version, definition[3]):
+        if (
+            isinstance(cls, type)
+            and issubclass(cls, vmodl.MethodFault)
+            and VmomiSupport.IsChildVersion(version, definition[3])
+        ):
             found[name] = cls
     return found
 
@@ -663,14 +726,17 @@ def retrieve_name(si: vim.ServiceInstance, obj: vmodl.ManagedObject) -> list:
     pc = si.content.propertyCollector
     spec = vmodl.query.PropertyCollector.FilterSpec(
         objectSet=[vmodl.query.PropertyCollector.ObjectSpec(obj=obj)],
-        propSet=[vmodl.query.PropertyCollector.PropertySpec(type=type(obj), pathSet=["name"])])
+        propSet=[vmodl.query.PropertyCollector.PropertySpec(type=type(obj), pathSet=["name"])],
+    )
     return pc.RetrievePropertiesEx([spec], vmodl.query.PropertyCollector.RetrieveOptions()).objects
 
 
 def test_injected_faults_are_complete(ctl) -> None:
     sim, si = ctl
     with pytest.raises(vim.fault.NotAuthenticated) as caught:
-        sim.inject_fault("RetrievePropertiesEx", "NotAuthenticated", "The session is not authenticated.", count=1)
+        sim.inject_fault(
+            "RetrievePropertiesEx", "NotAuthenticated", "The session is not authenticated.", count=1
+        )
         retrieve_name(si, si.content.rootFolder)
     assert caught.value.msg == "The session is not authenticated."
     assert caught.value.object == si.content.sessionManager and caught.value.privilegeId == "System.View"
@@ -741,8 +807,11 @@ def test_container_views_follow_the_inventory(ctl) -> None:
         path, name = vm.config.files.vmPathName, vm.name
         vm.UnregisterVM()
         assert vm not in on_target.view and vm not in on_cluster.view and vm not in on_pool.view
-        info = wait_task(dc.vmFolder.RegisterVM_Task(path=path, name=name, asTemplate=False,
-                                                     pool=target.parent.resourcePool, host=target))
+        info = wait_task(
+            dc.vmFolder.RegisterVM_Task(
+                path=path, name=name, asTemplate=False, pool=target.parent.resourcePool, host=target
+            )
+        )
         assert info.state == "success", info.error
         vm = info.result
         assert vm in on_target.view and vm in on_cluster.view and vm in on_pool.view
@@ -752,8 +821,13 @@ def test_container_views_follow_the_inventory(ctl) -> None:
         assert wait_task(vm.RelocateVM_Task(spec)).state == "success"
         assert vm not in on_target.view and vm not in on_cluster.view and vm not in on_pool.view
 
-        spec = vim.vm.ConfigSpec(name="view-created", guestId="otherGuest", memoryMB=64, numCPUs=1,
-                                 files=vim.vm.FileInfo(vmPathName="[LocalDS_0]"))
+        spec = vim.vm.ConfigSpec(
+            name="view-created",
+            guestId="otherGuest",
+            memoryMB=64,
+            numCPUs=1,
+            files=vim.vm.FileInfo(vmPathName="[LocalDS_0]"),
+        )
         info = wait_task(dc.vmFolder.CreateVM_Task(config=spec, pool=target.parent.resourcePool, host=target))
         assert info.state == "success", info.error
         created = info.result

@@ -11,9 +11,10 @@ from pyVmomi import vim, vmodl
 
 from esxnb import errors
 from esxnb._collect import retrieve
-from esxnb.connection import Connection, connect
+from esxnb.connection import Connection
 from esxnb.domain import Domain
 from esxnb.simulator import Simulator
+from helpers import connect_to, put_in
 from esxnb.tasks import (
     TaskCancelledError,
     prepare_vm_for_task,
@@ -34,21 +35,9 @@ def sim(request: pytest.FixtureRequest) -> Iterator[Simulator]:
         yield simulator
 
 
-def _connect(sim: Simulator, **params: object) -> Connection:
-    uri = sim.uri_with(**params) if params else sim.uri
-    return connect(uri, auth=(sim.username, sim.password), ca_file=sim.ca_file)
-
-
-@pytest.fixture(scope="module")
-def conn(sim: Simulator) -> Iterator[Connection]:
-    connection = _connect(sim)
-    yield connection
-    connection.close()
-
-
 @pytest.fixture(scope="module")
 def auto_conn(sim: Simulator) -> Iterator[Connection]:
-    connection = _connect(sim, auto_answer=1)
+    connection = connect_to(sim, sim.uri_with(auto_answer=1))
     assert connection.auto_answer
     yield connection
     connection.close()
@@ -127,18 +116,6 @@ def test_cancel_event_stops_and_cancels(sim: Simulator, conn: Connection, dom: D
     assert dom.state == "shut off"
 
 
-def _bring_to(domain: Domain, state: str) -> None:
-    if domain.state == state:
-        return
-    if domain.state != "shut off":
-        domain.destroy()
-    if state in ("running", "paused"):
-        domain.start()
-    if state == "paused":
-        domain.suspend()
-    assert domain.state == state
-
-
 def _set_reservation(conn: Connection, domain: Domain, *, cancel_event: threading.Event) -> None:
     current = domain.scheduler()["reservation"]
     # through the Connection, which hands cancel_event on to the Domain
@@ -160,7 +137,7 @@ CANCELLABLE = [
 def test_cancel_event_cancels_each_domain_operation(
     sim: Simulator, conn: Connection, dom: Domain, operation: str, method: str, state: str
 ) -> None:
-    _bring_to(dom, state)
+    put_in(dom, state)
     reservation = dom.scheduler()["reservation"]
     sim.set_task_behaviour(method, duration=4, steps=8)
     event = threading.Event()

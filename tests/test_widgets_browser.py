@@ -9,9 +9,10 @@ from collections.abc import Iterator
 import pytest
 
 from esxnb._collect import retrieve
-from esxnb.connection import Connection, connect
+from esxnb.connection import Connection
 from esxnb.simulator import Simulator
 from esxnb.widgets import DomainBrowser
+from helpers import connect_to
 
 pytestmark = pytest.mark.simulator
 
@@ -27,7 +28,7 @@ def sim() -> Iterator[Simulator]:
 @pytest.fixture
 def conn(sim: Simulator) -> Iterator[Connection]:
     sim.clear_faults()
-    with connect(sim.uri, auth=(sim.username, sim.password), ca_file=sim.ca_file) as connection:
+    with connect_to(sim) as connection:
         for name in (VM0, VM1, VM2, VM3):  # every test starts from running VMs with tools
             sim.set_tools(name, "toolsOk")
             state = _server(connection, name, "runtime.powerState")

@@ -13,10 +13,11 @@ from lxml import etree
 from pyVmomi import vim
 
 from esxnb import datastore_files, errors
-from esxnb.connection import Connection, connect
+from esxnb.connection import Connection
 from esxnb.simulator import Simulator
 from esxnb.widgets import ConnectForm, ConvertForm
 from esxnb.widgets.convert import FROM_NATIVE, TO_NATIVE, parse_datastore_mapping
+from helpers import connect_to
 
 VMX = """\
 config.version = "8"
@@ -181,7 +182,7 @@ def esx() -> Iterator[Simulator]:
 
 @pytest.fixture
 def conn(esx: Simulator) -> Iterator[Connection]:
-    with connect(esx.uri, auth=(esx.username, esx.password), ca_file=esx.ca_file) as connection:
+    with connect_to(esx) as connection:
         yield connection
 
 

@@ -13,6 +13,7 @@ from esxnb._collect import retrieve
 from esxnb.connection import Connection, connect
 from esxnb.simulator import Simulator
 from esxnb.widgets import ConnectForm, MigrateForm
+from helpers import connect_to
 
 pytestmark = pytest.mark.simulator
 
@@ -147,7 +148,7 @@ def test_server_refusal_is_shown(vc: Simulator, source: tuple[Connection, str]) 
 
 def test_without_a_vcenter_the_form_says_how_to_get_one() -> None:
     with Simulator("esx", vms=1) as esx:
-        with connect(esx.uri, auth=(esx.username, esx.password), ca_file=esx.ca_file) as conn:
+        with connect_to(esx) as conn:
             form = MigrateForm(conn)
             assert form.status.kind == "error"
             assert "vcenter=*" in form.status.text and form.migrate_button.disabled

@@ -18,7 +18,9 @@ from ._process import TOOLS_STATES, Simulator
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the simulator options to ``parser``."""
-    parser.add_argument("--mode", choices=("vpx", "esx"), default="vpx", help="vCenter (vpx) or ESX host (esx)")
+    parser.add_argument(
+        "--mode", choices=("vpx", "esx"), default="vpx", help="vCenter (vpx) or ESX host (esx)"
+    )
     parser.add_argument("--datacenters", type=int, default=1)
     parser.add_argument("--folders", type=int, default=0)
     parser.add_argument("--clusters", type=int, default=1)
@@ -33,7 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--listen", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=0, help="0: a free port")
     parser.add_argument("--session-idle-timeout", type=float, help="seconds")
-    parser.add_argument("--tools", choices=TOOLS_STATES, default="toolsOk", help="initial tools state of every VM")
+    parser.add_argument(
+        "--tools", choices=TOOLS_STATES, default="toolsOk", help="initial tools state of every VM"
+    )
     parser.add_argument("--build-only", action="store_true", help="build and cache the launcher, then exit")
 
 
@@ -45,11 +49,22 @@ def run(args: argparse.Namespace) -> int:
             print(f"simulator launcher: {path}")
             return 0
         sim = Simulator(
-            args.mode, datacenters=args.datacenters, folders=args.folders, clusters=args.clusters,
-            hosts=args.hosts, standalone_hosts=args.standalone_hosts, vms=args.vms, pools=args.pools,
-            datastores=args.datastores, username=args.username, password=args.password,
-            transport=args.transport, listen=args.listen, port=args.port,
-            session_idle_timeout=args.session_idle_timeout, tools=args.tools,
+            args.mode,
+            datacenters=args.datacenters,
+            folders=args.folders,
+            clusters=args.clusters,
+            hosts=args.hosts,
+            standalone_hosts=args.standalone_hosts,
+            vms=args.vms,
+            pools=args.pools,
+            datastores=args.datastores,
+            username=args.username,
+            password=args.password,
+            transport=args.transport,
+            listen=args.listen,
+            port=args.port,
+            session_idle_timeout=args.session_idle_timeout,
+            tools=args.tools,
         )
         stop = threading.Event()
         # Ctrl-C and SIGTERM only set the event, so a signal at any moment

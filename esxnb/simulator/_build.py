@@ -21,9 +21,7 @@ from esxnb.errors import SimulatorError
 LAUNCHER_DIR = Path(__file__).with_name("launcher")
 DEFAULT_GOPATH = "/usr/share/gocode"
 GOVMOMI = "github.com/vmware/govmomi"
-SETUP_HINT = (
-    "`make setup` installs it (apt-get install golang-go golang-github-vmware-govmomi-dev)"
-)
+SETUP_HINT = "`make setup` installs it (apt-get install golang-go golang-github-vmware-govmomi-dev)"
 
 
 def cache_dir() -> Path:
@@ -89,16 +87,16 @@ def source_hash(go: str | None = None) -> str:
     return digest.hexdigest()[:16]
 
 
-def binary_path() -> Path:
+def binary_path(go: str | None = None) -> Path:
     """Where the binary for the current sources is (or will be) cached."""
-    return cache_dir() / f"vcsim-{source_hash()}"
+    return cache_dir() / f"vcsim-{source_hash(go)}"
 
 
 def ensure_built(*, verbose: bool = False) -> Path:
     """Return the cached launcher binary, building it first if needed."""
     go = find_go()
     govmomi_dir()
-    target = cache_dir() / f"vcsim-{source_hash(go)}"
+    target = binary_path(go)
     if target.is_file() and os.access(target, os.X_OK):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)

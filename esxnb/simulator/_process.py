@@ -153,7 +153,9 @@ class Simulator:
             if managed_by.mode != "vpx" or not managed_by.running:
                 raise SimulatorError("managed_by= must be a running vpx Simulator")
             if not host_name:
-                raise SimulatorError("managed_by= needs host_name=, the host's name in the vCenter (e.g. DC0_C0_H0)")
+                raise SimulatorError(
+                    "managed_by= needs host_name=, the host's name in the vCenter (e.g. DC0_C0_H0)"
+                )
             transport = transport or managed_by.transport
             port = managed_by.port if port is None else port
         transport = transport or "https"
@@ -162,8 +164,14 @@ class Simulator:
         if tools not in TOOLS_STATES:
             raise SimulatorError(f"tools must be one of {', '.join(TOOLS_STATES)}, not {tools!r}")
         counts = dict(
-            datacenters=datacenters, folders=folders, clusters=clusters, hosts=hosts,
-            standalone_hosts=standalone_hosts, vms=vms, pools=pools, datastores=datastores,
+            datacenters=datacenters,
+            folders=folders,
+            clusters=clusters,
+            hosts=hosts,
+            standalone_hosts=standalone_hosts,
+            vms=vms,
+            pools=pools,
+            datastores=datastores,
         )
         for name, value in counts.items():
             if not isinstance(value, int) or value < 0:
@@ -300,18 +308,40 @@ class Simulator:
     def _command(self, binary: Path, state_dir: str) -> list[str]:
         c = self.counts
         cmd = [
-            str(binary), "-mode", self.mode, "-listen", f"{self.listen}:{self._want_port}",
+            str(binary),
+            "-mode",
+            self.mode,
+            "-listen",
+            f"{self.listen}:{self._want_port}",
             f"-tls={'true' if self.transport == 'https' else 'false'}",
-            "-vms", str(c["vms"]), "-datastores", str(c["datastores"]),
-            "-username", self.username, "-state-dir", state_dir,
-            "-tools", self.tools, "-shutdown-delay", f"{self.shutdown_delay}s",
+            "-vms",
+            str(c["vms"]),
+            "-datastores",
+            str(c["datastores"]),
+            "-username",
+            self.username,
+            "-state-dir",
+            state_dir,
+            "-tools",
+            self.tools,
+            "-shutdown-delay",
+            f"{self.shutdown_delay}s",
             "-exit-on-stdin-eof",
         ]
         if self.mode == "vpx":
             cmd += [
-                "-datacenters", str(c["datacenters"]), "-folders", str(c["folders"]),
-                "-clusters", str(c["clusters"]), "-hosts", str(c["hosts"]),
-                "-standalone-hosts", str(c["standalone_hosts"]), "-pools", str(c["pools"]),
+                "-datacenters",
+                str(c["datacenters"]),
+                "-folders",
+                str(c["folders"]),
+                "-clusters",
+                str(c["clusters"]),
+                "-hosts",
+                str(c["hosts"]),
+                "-standalone-hosts",
+                str(c["standalone_hosts"]),
+                "-pools",
+                str(c["pools"]),
             ]
         if self.session_idle_timeout:
             cmd += ["-session-idle-timeout", f"{self.session_idle_timeout}s"]
@@ -333,13 +363,19 @@ class Simulator:
             mirror = Path(state_dir) / "mirror.json"
             mirror.write_text(json.dumps(self.managed_by.vms(host=self.host_name)))
             cmd += ["-mirror", str(mirror), "-management-server-ip", self.managed_by.host]
-        env = dict(os.environ, ESXNB_SIM_PASSWORD=self._password, ESXNB_SIM_TOKEN=self._token, TMPDIR=state_dir)
+        env = dict(
+            os.environ, ESXNB_SIM_PASSWORD=self._password, ESXNB_SIM_TOKEN=self._token, TMPDIR=state_dir
+        )
         log_path = Path(state_dir) / "launcher.log"
         with open(log_path, "wb") as log:
             try:
                 self._proc = subprocess.Popen(
-                    cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
-                    env=env, start_new_session=True,
+                    cmd,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=log,
+                    env=env,
+                    start_new_session=True,
                 )
             except OSError as exc:
                 self._cleanup_dir()
@@ -378,7 +414,9 @@ class Simulator:
         line = buffer.split(b"\n", 1)[0]
         if not line:
             code = self._proc.wait(timeout=5)
-            raise SimulatorError(f"the simulator launcher exited with status {code}" + self._log_tail(log_path))
+            raise SimulatorError(
+                f"the simulator launcher exited with status {code}" + self._log_tail(log_path)
+            )
         try:
             ready = json.loads(line)
         except ValueError as exc:
@@ -435,7 +473,9 @@ class Simulator:
         base = self._need("url").rsplit("/sdk", 1)[0]
         body = json.dumps({"op": op, **fields}).encode()
         request = urllib.request.Request(
-            base + "/esxnb/control", data=body, method="POST",
+            base + "/esxnb/control",
+            data=body,
+            method="POST",
             headers={"Content-Type": "application/json", "X-Esxnb-Token": self._token},
         )
         context = self.ssl_context() if self.transport == "https" else None
@@ -470,8 +510,13 @@ class Simulator:
 
         Answers listed in ``cancel_choices`` make the task fail (RequestCanceled)."""
         self.control(
-            "add_question", vm=vm, text=text, choices=[list(c) for c in choices],
-            default=default or "", on=on, cancel_choices=list(cancel_choices),
+            "add_question",
+            vm=vm,
+            text=text,
+            choices=[list(c) for c in choices],
+            default=default or "",
+            on=on,
+            cancel_choices=list(cancel_choices),
         )
 
     def clear_questions(self, vm: str | None = None) -> None:

@@ -125,9 +125,7 @@ def read_disk(
         index = unit
         dst = disk_name("fd", index)
 
-    present = e.boolean(prefix + ".present", False)
-    e.boolean(prefix + ".startConnected", True)
-    if not present:
+    if not e.present(prefix):
         return None
     get = e.lower.get
     low = prefix.lower()
@@ -264,9 +262,7 @@ _GENERATED_IFNAMES = ("vnet", "macvtap", "macvlan")
 
 def read_ethernet(e: Entries, number: int) -> str | None:
     prefix = f"ethernet{number}"
-    present = e.boolean(prefix + ".present", False)
-    e.boolean(prefix + ".startConnected", True)
-    if not present:
+    if not e.present(prefix):
         return None
     connection_type = e.string(prefix + ".connectionType")
     address_type = e.string(prefix + ".addressType")
@@ -391,9 +387,7 @@ class CharDev:
 
 def read_serial(e: Entries, port: int, resolve: FileResolver) -> CharDev | None:
     prefix = f"serial{port}"
-    present = e.boolean(prefix + ".present", False)
-    e.boolean(prefix + ".startConnected", True)
-    if not present:
+    if not e.present(prefix):
         return None
     file_type = e.string(prefix + ".fileType")
     file_name = e.string(prefix + ".fileName")
@@ -444,9 +438,7 @@ def read_serial(e: Entries, port: int, resolve: FileResolver) -> CharDev | None:
 
 def read_parallel(e: Entries, port: int, resolve: FileResolver) -> CharDev | None:
     prefix = f"parallel{port}"
-    present = e.boolean(prefix + ".present", False)
-    e.boolean(prefix + ".startConnected", True)
-    if not present:
+    if not e.present(prefix):
         return None
     file_type = e.string(prefix + ".fileType", required=True) or ""
     file_name = e.string(prefix + ".fileName", required=True) or ""

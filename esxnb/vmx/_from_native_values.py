@@ -87,6 +87,13 @@ class Entries:
             return False
         raise self.error(name, f"must be 'true' or 'false', found {value!r}")
 
+    def present(self, prefix: str) -> bool:
+        """Whether the device slot ``prefix`` (``ethernet0``, ``serial1``...) is present; its
+        ``startConnected`` must be a boolean either way, as libvirt checks it."""
+        present = self.boolean(prefix + ".present", False)
+        self.boolean(prefix + ".startConnected", True)
+        return present
+
     def uuid(self, name: str) -> str | None:
         value = self.string(name)
         if value is None:

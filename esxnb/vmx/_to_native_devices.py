@@ -308,12 +308,8 @@ def format_serial(c: Chr, to_vmx_path: Callable[[str], str], out: list[tuple[str
             f"{c.describe()} has type '{c.kind}'; ESX supports 'dev', 'file', 'pipe' and 'tcp' serial ports"
         )
     out.append((f"{prefix}.present", "true"))
-    if c.kind == "dev":
-        out.append((f"{prefix}.fileType", "device"))
-        out.append((f"{prefix}.fileName", c.path))  # type: ignore[arg-type]
-    elif c.kind == "file":
-        out.append((f"{prefix}.fileType", "file"))
-        out.append((f"{prefix}.fileName", to_vmx_path(c.path)))  # type: ignore[arg-type]
+    if c.kind in ("dev", "file"):
+        _format_device_or_file(prefix, c, to_vmx_path, out)
     elif c.kind == "pipe":
         out.append((f"{prefix}.fileType", "pipe"))
         # the VI client's defaults for a new named pipe
@@ -334,6 +330,13 @@ def format_parallel(c: Chr, to_vmx_path: Callable[[str], str], out: list[tuple[s
             f"{c.describe()} has type '{c.kind}'; ESX supports 'dev' and 'file' parallel ports"
         )
     out.append((f"{prefix}.present", "true"))
+    _format_device_or_file(prefix, c, to_vmx_path, out)
+
+
+def _format_device_or_file(
+    prefix: str, c: Chr, to_vmx_path: Callable[[str], str], out: list[tuple[str, str]]
+) -> None:
+    """A serial or parallel port on a host device (its path as given) or a file (a datastore path)."""
     if c.kind == "dev":
         out.append((f"{prefix}.fileType", "device"))
         out.append((f"{prefix}.fileName", c.path))  # type: ignore[arg-type]

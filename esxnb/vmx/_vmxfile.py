@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-from ..errors import ConversionError, VMXSyntaxError
+from ..errors import ConversionError, ValidationError, VMXSyntaxError
 
 __all__ = ["VMXFile", "parse_vmx", "format_vmx", "escape_hex", "unescape_hex"]
 
@@ -55,7 +55,9 @@ class VMXFile:
         pairs = list(items)
         numbers = list(lines) if lines is not None else list(range(1, len(pairs) + 1))
         if len(numbers) != len(pairs):
-            raise ValueError("VMXFile: one line number per entry")
+            raise ValidationError(
+                f"VMXFile: {len(numbers)} line numbers for {len(pairs)} entries (one per entry)"
+            )
         self._entries: list[tuple[str, str, int]] | None = [(k, v, n) for (k, v), n in zip(pairs, numbers)]
         self._text: str | None = None
         self._index([k for k, _ in pairs], [v for _, v in pairs])

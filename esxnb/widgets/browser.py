@@ -176,12 +176,17 @@ class DomainBrowser(widgets.VBox):
         if connection is None:
             self.status.error("no connection yet: connect first")
             return
+        self._reload(connection)
+
+    def _reload(self, connection: Any) -> bool:
+        """Read and show the domains; False (said in the status line) when the server refused."""
         try:
             self.domains = connection.domains()
         except errors.EsxnbError as exc:
             self.status.error(f"cannot list the domains: {error_text(exc)}")
-            return
+            return False
         self._render()
+        return True
 
     def _render(self) -> None:
         df = self.domains
@@ -344,14 +349,7 @@ class DomainBrowser(widgets.VBox):
     def _refresh_keep_status(self) -> None:
         """Re-read the domains after an action, keeping the action's outcome in the status line."""
         kind, text, value = self.status.kind, self.status.text, self.status.value
-        connection = self.connection
-        try:
-            self.domains = connection.domains()
-        except errors.EsxnbError as exc:
-            self.status.error(f"cannot list the domains: {error_text(exc)}")
-            return
-        self._render()
-        if kind in ("ok", "error"):
+        if self._reload(self.connection) and kind in ("ok", "error"):
             self.status.kind, self.status.text, self.status.value = kind, text, value
 
     def _set_buttons(self, enabled: bool) -> None:

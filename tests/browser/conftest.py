@@ -3,7 +3,7 @@
 JupyterLab, Notebook 7 and Voila each run with a private config/runtime/settings tree (news and
 update checks off) and a fresh copy of the notebooks in a temp root dir. The servers get the
 simulator through ``ESXNB_URI`` / ``ESXNB_USERNAME`` / ``ESXNB_PASSWORD`` / ``ESXNB_CA_FILE``.
-Chromium is Debian's (``/usr/bin/chromium``), driven by Playwright; never ``playwright install``.
+Chromium is Debian's (``/usr/bin/chromium``), driven by Playwright (never its own browser download).
 """
 
 from __future__ import annotations

@@ -1,17 +1,19 @@
 """Helpers several test modules share: connecting to a simulator, putting a domain in a state,
-and a loopback HTTP CONNECT proxy."""
+a bounded poll, and a loopback HTTP CONNECT proxy."""
 
 from __future__ import annotations
 
 import socket
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from esxnb.connection import Connection, connect
 from esxnb.domain import Domain
 from esxnb.simulator import Simulator
 
-__all__ = ["ConnectProxy", "connect_to", "put_in"]
+__all__ = ["ConnectProxy", "connect_to", "put_in", "wait_until"]
 
 
 def connect_to(sim: Simulator, uri: str | None = None, **kwargs: Any) -> Connection:
@@ -31,6 +33,20 @@ def put_in(domain: Domain, state: str) -> Domain:
         domain.suspend()
     assert domain.state == state
     return domain
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 10.0, interval: float = 0.1) -> bool:
+    """Poll ``condition`` until it holds, for at most ``timeout`` s; whether it holds in the end.
+
+    The bound only keeps a broken test from hanging; tests assert on the outcome, never on how
+    long it took (speed is measured in benchmarks/).
+    """
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= deadline:
+            return bool(condition())
+        time.sleep(interval)
+    return True
 
 
 class ConnectProxy:

@@ -18,8 +18,10 @@ import uuid as uuid_module
 from collections.abc import Iterator
 
 import pytest
+from pyVmomi import vim
 
 from esxnb import errors
+from esxnb._collect import retrieve
 from esxnb.connection import Connection, connect
 from esxnb.datastore_files import delete, exists
 from esxnb.simulator import Simulator
@@ -29,7 +31,9 @@ from tcpproxy import TCPProxy
 pytestmark = pytest.mark.simulator
 
 TIMEOUT = 2.0  # the request timeout of connections through the proxy
-SLACK = 1.5  # scheduling slack on a busy 2-core machine
+# A hang guard for tests of timeouts: they assert which error came, never how long it took.
+bounded = pytest.mark.timeout(60, func_only=True)
+NO_ANSWER = "the server did not answer in time"
 
 
 # -- an ESX host over TLS, through the proxy ---------------------------------------------------
@@ -69,35 +73,36 @@ def shut_off(conn: Connection, name: str) -> None:
         domain.destroy()
 
 
+@bounded
 def test_server_that_stops_answering_times_out_then_the_connection_recovers(
     conn: Connection, proxy: TCPProxy
 ) -> None:
     assert len(conn.domains()) == 2
     proxy.stall()
-    started = time.monotonic()
-    with pytest.raises(errors.TimeoutError, match="did not answer in time") as caught:
+    with pytest.raises(
+        errors.TimeoutError, match=f"cannot read the inventory of 127.0.0.1: {NO_ANSWER}"
+    ) as caught:
         conn.domains()
-    elapsed = time.monotonic() - started
-    assert TIMEOUT - 0.1 <= elapsed < TIMEOUT + SLACK
     assert isinstance(caught.value, errors.ConnectionFailedError)
     proxy.forward()  # the held-back answer is released now: it must not be taken for the next one
     assert len(conn.domains()) == 2
     assert conn.domain(conn.domains()["name"].iloc[0]).state in ("running", "shut off", "paused")
 
 
+@bounded
 def test_connection_dropped_mid_call_fails_fast_then_recovers(conn: Connection, proxy: TCPProxy) -> None:
     conn.domains()
     proxy.stall()
     timer = threading.Timer(0.3, proxy.cut)
     timer.start()
-    started = time.monotonic()
     try:
         with pytest.raises(errors.ConnectionFailedError) as caught:
             conn.domains()
     finally:
         timer.join()
+    # a reset is reported as such, at once, not taken for a server that stopped answering
     assert not isinstance(caught.value, errors.TimeoutError)
-    assert time.monotonic() - started < TIMEOUT  # a reset is reported at once, not after the timeout
+    assert NO_ANSWER not in str(caught.value)
     # while the server is unreachable every call fails cleanly...
     with pytest.raises(errors.ConnectionFailedError):
         conn.domains()
@@ -130,22 +135,28 @@ def test_first_call_after_the_idle_connection_was_dropped_works(conn: Connection
         assert call() in (names[0], names)
 
 
+@bounded
 def test_slow_answers_within_the_timeout_work(esx: Simulator, conn: Connection, proxy: TCPProxy) -> None:
     proxy.forward(delay=0.3)
     assert len(conn.domains()) == 2
     proxy.forward()
-    esx.set_delay("RetrievePropertiesEx", TIMEOUT / 2)
-    started = time.monotonic()
-    assert len(conn.domains()) == 2
-    assert time.monotonic() - started >= TIMEOUT / 2
+    impatient = connect(esx.uri, auth=(esx.username, esx.password), ca_file=esx.ca_file, timeout=TIMEOUT / 4)
+    try:
+        esx.set_delay("RetrievePropertiesEx", TIMEOUT / 2)
+        assert len(conn.domains()) == 2
+        # the same answer really was slow: a connection with a quarter of the timeout gives up on it
+        with pytest.raises(errors.TimeoutError, match=NO_ANSWER):
+            impatient.domains()
+    finally:
+        esx.clear_faults()
+        impatient.close()
 
 
+@bounded
 def test_a_method_slower_than_the_timeout_times_out(esx: Simulator, conn: Connection) -> None:
     esx.set_delay("RetrievePropertiesEx", TIMEOUT + 1)
-    started = time.monotonic()
-    with pytest.raises(errors.TimeoutError):
+    with pytest.raises(errors.TimeoutError, match=NO_ANSWER):
         conn.domains()
-    assert time.monotonic() - started < TIMEOUT + SLACK
     esx.clear_faults()
     time.sleep(1.2)  # let the server finish the delayed call, so it doesn't overlap the next test
     assert len(conn.domains()) == 2
@@ -161,16 +172,18 @@ def test_task_longer_than_the_request_timeout_is_waited_for(esx: Simulator, conn
     assert domain.state == "running"
 
 
+@pytest.mark.timeout(30, func_only=True)  # far less than the task's 60 s: the wait must end by itself
 def test_task_that_never_finishes_is_bounded_and_cancelled(esx: Simulator, conn: Connection) -> None:
     name = conn.domains()["name"].iloc[-1]
     shut_off(conn, name)
     esx.set_task_behaviour("PowerOnVM_Task", duration=60, steps=10)
-    started = time.monotonic()
     with pytest.raises(
         errors.TaskTimeoutError, match=r"did not finish within 1 s \(the task was cancelled\)"
-    ):
+    ) as caught:
         conn.domain(name).start(timeout=1)
-    assert time.monotonic() - started < 1 + SLACK
+    task = vim.Task(caught.value.task, conn.si._stub)
+    info = retrieve(conn.content, [task], ["info.state", "info.cancelled"])[task]
+    assert info["info.state"] == "error" and info["info.cancelled"] is True, info
     assert conn.domain(name).state == "shut off"  # cancelled before the work started
 
 

@@ -1,12 +1,13 @@
-"""Fuzzing ``parse_uri``: any input gives a URI or an esxnb error, quickly; valid URIs round-trip.
+"""Fuzzing ``parse_uri``: any input gives a URI or an esxnb error; valid URIs round-trip.
 
-The default run tries a few thousand inputs; ``-m slow`` runs ten times more.
+The default run tries a few thousand inputs; ``-m slow`` runs ten times more. A parse that
+hangs (catastrophic backtracking, quadratic work on huge input) is stopped by the tests'
+``timeout`` marks; parsing speed itself is measured in benchmarks/, never asserted here.
 """
 
 from __future__ import annotations
 
 import re
-import time
 from urllib.parse import quote
 
 import pytest
@@ -18,20 +19,20 @@ from esxnb.uri import URI, default_port, parse_uri
 
 FAST = settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SLOW = settings(max_examples=15000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-MAX_SECONDS = 1.0  # per parse: anything slower on a few kB of text is a hang in the making
+
+# Hang guards (generous: a few seconds of work each on a busy 2-core machine).
+pytestmark = pytest.mark.timeout(120)
+SLOW_TIMEOUT = pytest.mark.timeout(600)
 
 
 def parse_or_refuse(text: object) -> URI | None:
-    """parse_uri(text), None when refused with an esxnb error; fails on anything else or slowness."""
-    started = time.perf_counter()
+    """parse_uri(text), None when refused with an esxnb error; fails on anything else."""
     try:
         result = parse_uri(text)  # type: ignore[arg-type]
     except EsxnbError as exc:
         assert isinstance(exc, URIError), f"{type(exc).__name__} is not a URIError"
         assert str(exc), "an error without a message"
         result = None
-    elapsed = time.perf_counter() - started
-    assert elapsed < MAX_SECONDS, f"parse_uri took {elapsed:.2f} s"
     if result is not None:
         # what is accepted is usable: printable and parseable again
         again = parse_uri(str(result))
@@ -184,21 +185,21 @@ def test_non_strings_are_refused(value: object) -> None:
         parse_uri(value)  # type: ignore[arg-type]
 
 
+@pytest.mark.timeout(60)  # linear work on 1 MB ends in well under a second; a quadratic one hangs
 @pytest.mark.parametrize("size", [10_000, 1_000_000])
 def test_huge_input_is_handled_in_linear_time(size: int) -> None:
-    for text in (
-        "esx://host/" + "a/" * (size // 2),
-        "esx://host/?" + "no_verify=1&" * (size // 12),
-        "esx://" + "a" * size + "/",
-        "esx://host/?proxy=" + "[" * size,
-        "x" * size,
-    ):
-        started = time.perf_counter()
-        try:
+    path = "/" + "a/" * (size // 2)
+    assert parse_uri("esx://host" + path).path == path.rstrip("/")  # the trailing "/" is dropped
+    assert parse_uri("esx://" + "a" * size + "/").hostname == "a" * size
+    refused = {
+        "esx://host/?" + "no_verify=1&" * (size // 12): "expected name=value pairs joined by &",
+        "esx://host/?proxy=" + "[" * size: "query parameter 'proxy' has an unclosed IPv6 address",
+        "x" * size: "is not a URI: expected type://",
+    }
+    for text, reason in refused.items():
+        with pytest.raises(URIError) as caught:
             parse_uri(text)
-        except EsxnbError:
-            pass
-        assert time.perf_counter() - started < 2.0
+        assert reason in str(caught.value)
 
 
 # -- valid URIs round-trip ---------------------------------------------------------------------
@@ -276,6 +277,7 @@ def test_valid_uris_round_trip(case: tuple[str, dict]) -> None:
 
 
 @pytest.mark.slow
+@SLOW_TIMEOUT
 @SLOW
 @given(st.one_of(near_valid_uris(), junk))
 def test_many_more_inputs(text: str) -> None:
@@ -284,6 +286,7 @@ def test_many_more_inputs(text: str) -> None:
 
 
 @pytest.mark.slow
+@SLOW_TIMEOUT
 @SLOW
 @given(valid_uris())
 def test_many_more_round_trips(case: tuple[str, dict]) -> None:

@@ -9,7 +9,6 @@ current state, and every outcome is read back from the vCenter with a fresh conn
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,6 +124,7 @@ def test_between_two_hosts_of_one_cluster(world: World) -> None:
     name = world.vm_on(source)
     events: list[tuple[int, str]] = []
     with world.connect(world.vpx(f"DC0/DC0_C0/{source}")) as src:
+        uuid = src.domain(name).uuid
         result = src.migrate(
             name,
             world.vpx(f"DC0/DC0_C0/{target}"),
@@ -134,7 +134,7 @@ def test_between_two_hosts_of_one_cluster(world: World) -> None:
         )
     assert isinstance(result, MigrationResult)
     assert (result.domain, result.source_host, result.destination_host) == (name, source, target)
-    assert result.duration_s >= 0
+    assert result.uuid == uuid
     assert world.vms()[name]["host"] == target
     assert events and events[0][0] == 0 and name in events[0][1]
 
@@ -187,9 +187,10 @@ def test_migrate_command_with_a_named_vcenter_and_progress(world: World) -> None
         progress=lambda pct, _msg: seen.append(pct),
     )
     assert result.destination_host == target
+    # it waited for the 1 s relocation: the domain is on the target once it returned, and
+    # the task's progress was followed through its steps to the end
     assert world.vms()[name]["host"] == target
-    assert result.duration_s >= 0.5
-    assert len(set(seen)) >= 3 and seen == sorted(seen)
+    assert len(set(seen)) >= 3 and seen == sorted(seen) and seen[-1] == 100
 
 
 def test_esx_style_with_explicit_vcenter_host_through_the_command(world: World) -> None:
@@ -375,6 +376,7 @@ def test_timeout_reports_where_the_domain_is(world: World) -> None:
 # -- cancelling ---------------------------------------------------------------------------------
 
 
+@pytest.mark.timeout(60, func_only=True)
 def test_cancel_event_stops_the_relocation(world: World) -> None:
     name = world.vm_on("DC0_H1")
     world.vc.set_task_behaviour("RelocateVM_Task", duration=5, steps=10)
@@ -382,7 +384,6 @@ def test_cancel_event_stops_the_relocation(world: World) -> None:
     with world.connect(world.vpx("DC0/DC0_H1")) as src:
         timer = threading.Timer(0.5, event.set)
         timer.start()
-        started = time.monotonic()
         with pytest.raises(
             MigrationCancelledError,
             match=rf"migration of {name} was stopped by the caller; the task was cancelled; "
@@ -390,10 +391,13 @@ def test_cancel_event_stops_the_relocation(world: World) -> None:
         ) as caught:
             src.migrate(name, "DC0_H0", cancel_event=event)
         timer.cancel()
-        assert time.monotonic() - started < 4  # not the task's 5 s
-    error = caught.value
-    assert isinstance(error, errors.MigrationError) and isinstance(error, TaskCancelledError)
-    assert error.server_cancelled and error.task
+        error = caught.value
+        assert isinstance(error, errors.MigrationError) and isinstance(error, TaskCancelledError)
+        assert error.server_cancelled and error.task
+        # the vCenter ended the 5 s relocation as cancelled, before it moved anything
+        task = vim.Task(error.task, src.si._stub)
+        info = retrieve(src.content, [task], ["info.state", "info.cancelled"])[task]
+        assert info["info.state"] == "error" and info["info.cancelled"] is True, info
     assert world.vms()[name]["host"] == "DC0_H1"
 
 

@@ -23,6 +23,7 @@ from pyVmomi import VmomiSupport, vim, vmodl
 from esxnb.errors import SimulatorError
 from esxnb.simulator import Simulator, free_port_on
 from esxnb.simulator import _build
+from helpers import wait_until
 
 pytestmark = pytest.mark.simulator
 
@@ -72,18 +73,15 @@ def vm_named(si: vim.ServiceInstance, name: str) -> vim.VirtualMachine:
 
 
 def wait_task(task: vim.Task, timeout: float = 10.0) -> vim.TaskInfo:
-    deadline = time.monotonic() + timeout
-    while task.info.state in ("queued", "running"):
-        assert time.monotonic() < deadline, f"task {task.info.name} still {task.info.state}"
-        time.sleep(0.05)
-    return task.info
+    """The task's info once it ended (polled for at most ``timeout`` s, a bound against hangs)."""
+    wait_until(lambda: task.info.state not in ("queued", "running"), timeout, interval=0.05)
+    info = task.info
+    assert info.state not in ("queued", "running"), f"task {info.name} still {info.state}"
+    return info
 
 
 def wait_for(predicate, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
+    assert wait_until(predicate, timeout, interval=0.05), "condition not reached in time"
 
 
 def cookie(si: vim.ServiceInstance) -> str:
@@ -544,14 +542,17 @@ def test_injected_faults_and_delays(ctl) -> None:
     sim.clear_faults()
     powered(vm, "poweredOff")
 
-    sim.set_delay("CurrentTime", 0.4)
-    started = time.monotonic()
-    si.CurrentTime()
-    assert time.monotonic() - started >= 0.4
-    sim.clear_faults()
-    started = time.monotonic()
-    si.CurrentTime()
-    assert time.monotonic() - started < 0.4
+    # a delay is seen as a client giving up: 2 s against a client that waits 0.5 s per request
+    impatient = login(sim, httpConnectionTimeout=0.5)
+    try:
+        sim.set_delay("CurrentTime", 2.0)
+        with pytest.raises(TimeoutError):
+            impatient.CurrentTime()
+        assert impatient.content.about.apiType == "VirtualCenter"  # only that method is slowed
+        sim.clear_faults()
+        assert impatient.CurrentTime() is not None  # answered within 0.5 s again
+    finally:
+        Disconnect(impatient)
 
 
 def test_relocate_updates_host_and_pool_lists(ctl) -> None:

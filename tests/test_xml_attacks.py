@@ -1,6 +1,7 @@
 """Hostile domain XML given to ``esxnb.domxml_to_native`` (and ``define``, which parses the same way).
 
-Each attack must end in :class:`esxnb.errors.XMLSyntaxError` (or a harmless conversion), quickly,
+Each attack must end in :class:`esxnb.errors.XMLSyntaxError` (or a harmless conversion), without
+hanging (``timeout`` marks guard that; speed is measured in benchmarks/, never asserted here),
 and provably touch nothing outside: a loopback listener records every connection attempt (no
 DTD, entity, XInclude, schema or stylesheet fetch), a canary file's content never shows up,
 and a named pipe proves no file is even opened (opening a FIFO for reading blocks until a
@@ -26,7 +27,11 @@ from esxnb.errors import EsxnbError, XMLSyntaxError
 from esxnb.vmx._safexml import MAX_XML_SIZE
 
 CANARY = "esxnb-canary-7f3a9c1e5b"
-MAX_SECONDS = 5.0
+# A conversion still running after this long is taken to be blocked on the named pipe (a bound
+# for that check, not a speed requirement: the conversions here end in milliseconds).
+BLOCKED_AFTER = 5.0
+
+pytestmark = pytest.mark.timeout(120)
 
 
 @dataclass
@@ -141,19 +146,17 @@ def run_guarded(
             outcome["error"] = exc
 
     thread = threading.Thread(target=target, daemon=True)
-    started = time.monotonic()
     thread.start()
-    thread.join(MAX_SECONDS)
+    thread.join(BLOCKED_AFTER)
     if thread.is_alive():
         # Unblock a reader stuck on the pipe, then fail: something opened a local file.
         try:
             fd = os.open(files["fifo"], os.O_WRONLY | os.O_NONBLOCK)
         except OSError:
-            pytest.fail(f"conversion still running after {MAX_SECONDS} s")
+            pytest.fail(f"conversion still running after {BLOCKED_AFTER} s and not blocked on the pipe")
         os.close(fd)
         thread.join(5)
         pytest.fail("the parser opened a local file (it blocked on the named pipe)")
-    assert time.monotonic() - started < MAX_SECONDS
     return outcome.get("xml"), outcome.get("error")  # type: ignore[return-value]
 
 
@@ -199,10 +202,10 @@ def test_documents_over_the_size_bound_are_refused_before_parsing(kind: str) -> 
     comment = "<!--" + "x" * (MAX_XML_SIZE + 1) + "-->"
     text = domain() + comment
     data: str | bytes = text if kind == "str" else text.encode()
-    started = time.monotonic()
-    with pytest.raises(XMLSyntaxError, match=f"more than the {MAX_XML_SIZE} allowed"):
+    # refused by its length (only the size check says this), not by a parser
+    with pytest.raises(XMLSyntaxError, match=f"more than the {MAX_XML_SIZE} allowed") as caught:
         esxnb.domxml_to_native(data)
-    assert time.monotonic() - started < 2.0  # refused by its length, not parsed
+    assert caught.value.line is None and "malformed" not in str(caught.value)
 
 
 def test_just_under_the_size_bound_is_parsed_normally() -> None:
@@ -221,20 +224,19 @@ def test_compressed_bomb_is_not_inflated() -> None:
         domain().encode().replace(b"</domain>", b"<!--" + b"x" * 50_000_000 + b"--></domain>")
     )
     assert len(bomb) < MAX_XML_SIZE
-    started = time.monotonic()
-    with pytest.raises(XMLSyntaxError):
+    with pytest.raises(XMLSyntaxError, match="malformed domain XML") as caught:
         esxnb.domxml_to_native(bomb)
-    assert time.monotonic() - started < 2.0
+    # read as the bytes it is: not XML from its first character, nothing was inflated
+    assert caught.value.line == 1 and "(column 1)" in str(caught.value)
 
 
 @pytest.mark.parametrize("depth", [300, 5_000, 1_000_000])
 def test_deeply_nested_elements_are_refused(depth: int) -> None:
     nested = "<a>" * depth + "</a>" * depth
-    started = time.monotonic()
     with pytest.raises(XMLSyntaxError) as caught:
         esxnb.domxml_to_native(domain(devices=nested))
-    assert time.monotonic() - started < MAX_SECONDS
-    assert "line" in str(caught.value) or caught.value.line is not None or "deep" in str(caught.value).lower()
+    # refused at the parser's depth bound, whatever the depth asked for
+    assert caught.value.line == 1 and "depth" in str(caught.value).lower()
 
 
 @pytest.mark.parametrize(
@@ -247,8 +249,8 @@ def test_deeply_nested_elements_are_refused(depth: int) -> None:
         "many-siblings",
     ],
 )
-def test_big_but_bounded_documents_end_quickly(case: str) -> None:
-    """Inside the size bound, odd shapes convert or fail with an esxnb error, in bounded time."""
+def test_big_but_bounded_documents_end_as_expected(case: str) -> None:
+    """Inside the size bound, odd shapes convert, or fail with an esxnb error naming the problem."""
     attrs = {
         "many-attributes": " ".join(f"a{i}='{i}'" for i in range(200_000)),
         "long-attribute": "x='" + "y" * 8_000_000 + "'",
@@ -262,12 +264,11 @@ def test_big_but_bounded_documents_end_quickly(case: str) -> None:
     )
     text = domain(name=name, devices=devices, attrs=" " + attrs if attrs else "")
     assert len(text) <= MAX_XML_SIZE
-    started = time.monotonic()
-    try:
-        esxnb.domxml_to_native(text)
-    except EsxnbError:
-        pass
-    assert time.monotonic() - started < 15.0
+    if case == "many-siblings":
+        with pytest.raises(EsxnbError, match="interface 5 is one too many"):
+            esxnb.domxml_to_native(text)
+    else:
+        assert f'displayName = "{name}"' in esxnb.domxml_to_native(text)
 
 
 def test_define_refuses_the_same_attacks(listener: Listener, files: dict[str, Path]) -> None:

@@ -362,7 +362,7 @@ class FastCollector:
             raise errors.ServerFault(f"{context}: the server's answer is not valid XML ({exc})") from None
         except (OSError, http.client.HTTPException, ssl.SSLError, zlib.error) as exc:
             reusable = False
-            raise to_esxnb_error(exc, context=context) from exc
+            raise to_esxnb_error(exc, context=context, timeout=self._session.timeout) from exc
         finally:
             if reusable:
                 soap.ReturnConnection(connection)
@@ -376,13 +376,13 @@ class FastCollector:
             # The session's stub never hands out a pooled connection the server closed.
             connection = soap.GetConnection()
         except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
-            raise to_esxnb_error(exc, context=context) from exc
+            raise to_esxnb_error(exc, context=context, timeout=self._session.timeout) from exc
         try:
             connection.request("POST", soap.path, body, headers)
             return connection, connection.getresponse()
         except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
             connection.close()
-            raise to_esxnb_error(exc, context=context) from exc
+            raise to_esxnb_error(exc, context=context, timeout=self._session.timeout) from exc
 
     def _fault(self, payload: bytes, info: Any, context: str) -> errors.EsxnbError:
         try:

@@ -47,8 +47,13 @@ def fault_message(fault: BaseException) -> str:
     return message or type(fault).__name__
 
 
-def to_esxnb_error(exc: BaseException, *, context: str = "") -> errors.EsxnbError:
-    """The esxnb error for any exception raised while talking to a server."""
+def to_esxnb_error(
+    exc: BaseException, *, context: str = "", timeout: float | None = None
+) -> errors.EsxnbError:
+    """The esxnb error for any exception raised while talking to a server.
+
+    ``timeout`` is the request timeout in force, named in the message when it ran out.
+    """
     prefix = f"{context}: " if context else ""
     if isinstance(exc, errors.EsxnbError):
         return exc
@@ -68,7 +73,12 @@ def to_esxnb_error(exc: BaseException, *, context: str = "") -> errors.EsxnbErro
             f"{prefix}the server's TLS certificate cannot be verified ({exc.verify_message}). {CERTIFICATE_REMEDY}"
         )
     if isinstance(exc, (socket.timeout, TimeoutError)):
-        return errors.TimeoutError(f"{prefix}the server did not answer in time ({exc or 'timed out'})")
+        limit = (
+            f"within {timeout:g} s (the request timeout, set with connect(timeout=...))"
+            if timeout
+            else "in time"
+        )
+        return errors.TimeoutError(f"{prefix}the server did not answer {limit} ({exc or 'timed out'})")
     if isinstance(exc, ssl.SSLError):
         return errors.ConnectionFailedError(f"{prefix}TLS failure: {exc.reason or exc}")
     if isinstance(exc, (ConnectionError, http.client.HTTPException, OSError)):

@@ -107,10 +107,11 @@ class _ReloginStub(StubAdapterBase):
     non-idempotent calls (power on, relocate) after a dropped connection; this one doesn't.
     """
 
-    def __init__(self, soap_stub: Any, relogin: Any) -> None:
+    def __init__(self, soap_stub: Any, relogin: Any, timeout: float | None) -> None:
         self.soapStub = soap_stub
         super().__init__(version=soap_stub.version)
         self._relogin = relogin
+        self._timeout = timeout
         self._lock = threading.Lock()
 
     def __getattr__(self, name: str) -> Any:
@@ -119,6 +120,12 @@ class _ReloginStub(StubAdapterBase):
         return getattr(self.soapStub, name)
 
     def InvokeMethod(self, mo: Any, info: Any, args: Any) -> Any:  # noqa: N802 - pyvmomi's name
+        try:
+            return self._invoke(mo, info, args)
+        except TimeoutError as exc:  # the socket timeout: name the limit that ran out
+            raise to_esxnb_error(exc, context=info.name, timeout=self._timeout) from exc
+
+    def _invoke(self, mo: Any, info: Any, args: Any) -> Any:
         cookie_before = self.soapStub.cookie
         status, obj = self.soapStub.InvokeMethod(mo, info, args, self)
         if (
@@ -162,7 +169,7 @@ class Session:
         self.username: str | None = None
         self.ssl_context = make_ssl_context(uri.no_verify, ca_file) if uri.transport == "https" else None
         self._soap = self._make_stub(uri.proxy)
-        self._stub = _ReloginStub(self._soap, self._login_again)
+        self._stub = _ReloginStub(self._soap, self._login_again, timeout)
         self.si = vim.ServiceInstance("ServiceInstance", self._stub)
         with translate(f"cannot talk to {self.url}"):
             self.content = self.si.RetrieveContent()

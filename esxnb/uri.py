@@ -122,6 +122,13 @@ class URI:
         return f"{self.scheme}://{user}{_host_text(self.hostname)}{port}/{path}{query}"
 
 
+def _shown(value: str, limit: int = 80) -> str:
+    """``repr(value)`` for an error message, cut short so a huge input does not make a huge message."""
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}... ({len(value) - limit} more characters)"
+
+
 def _host_text(hostname: str) -> str:
     return f"[{hostname}]" if ":" in hostname else hostname
 
@@ -150,7 +157,7 @@ def parse_uri(text: str) -> URI:
         )
     if "://" not in text:
         raise URIError(
-            f"{text!r} is not a URI: expected type://[username@]hostname[:port]/[path][?parameters]"
+            f"{_shown(text)} is not a URI: expected type://[username@]hostname[:port]/[path][?parameters]"
         )
     raw_scheme = text.split("://", 1)[0].lower()
     if "+" in raw_scheme:
@@ -162,7 +169,7 @@ def parse_uri(text: str) -> URI:
                 + _CLIENT_SIDE_ONLY.format(scheme=raw_scheme, base=base, rest=rest)
             )
     if raw_scheme not in SCHEMES:
-        raise URIError(f"unknown URI scheme {raw_scheme!r}: expected one of esx://, gsx://, vpx://")
+        raise URIError(f"unknown URI scheme {_shown(raw_scheme)}: expected one of esx://, gsx://, vpx://")
     try:
         parts = urlsplit(text)
         port_text = parts.port  # raises ValueError for a bad port
@@ -204,13 +211,15 @@ def _parse_parameters(query: str) -> dict:
     try:
         pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
     except ValueError:
-        raise URIError(f"malformed query string {query!r}: expected name=value pairs joined by &") from None
+        raise URIError(
+            f"malformed query string {_shown(query)}: expected name=value pairs joined by &"
+        ) from None
     for name, value in pairs:
         key = name.lower()
         if key == "transport":
             if value not in TRANSPORTS:
                 raise URIError(
-                    f"query parameter 'transport' has unexpected value {value!r} (should be http|https)"
+                    f"query parameter 'transport' has unexpected value {_shown(value)} (should be http|https)"
                 )
             values[key] = value
         elif key == "vcenter":
@@ -219,12 +228,14 @@ def _parse_parameters(query: str) -> dict:
             values[key] = value
         elif key in ("no_verify", "auto_answer"):
             if value.strip() not in ("0", "1"):
-                raise URIError(f"query parameter {key!r} has unexpected value {value!r} (should be 0 or 1)")
+                raise URIError(
+                    f"query parameter {key!r} has unexpected value {_shown(value)} (should be 0 or 1)"
+                )
             values[key] = value.strip() == "1"
         elif key == "proxy":
             values[key] = _parse_proxy(value)
         else:
-            raise URIError(f"unknown query parameter {name!r} (known: {', '.join(PARAMETERS)})")
+            raise URIError(f"unknown query parameter {_shown(name)} (known: {', '.join(PARAMETERS)})")
     return values
 
 
@@ -236,7 +247,7 @@ def _parse_proxy(value: str) -> Proxy:
         proxy_type = proxy_type.lower()
         if proxy_type not in PROXY_TYPES:
             raise URIError(
-                f"query parameter 'proxy' contains unexpected type {proxy_type!r} "
+                f"query parameter 'proxy' contains unexpected type {_shown(proxy_type)} "
                 "(should be http, socks, socks4, socks4a or socks5)"
             )
         if proxy_type == "socks":
@@ -251,21 +262,21 @@ def _parse_proxy(value: str) -> Proxy:
     if rest.startswith("["):
         hostname, bracket, tail = rest[1:].partition("]")
         if not bracket:
-            raise URIError(f"query parameter 'proxy' has an unclosed IPv6 address in {value!r}")
+            raise URIError(f"query parameter 'proxy' has an unclosed IPv6 address in {_shown(value)}")
         port_text = tail[1:] if tail.startswith(":") else None
         if tail and port_text is None:
-            raise URIError(f"query parameter 'proxy' has unexpected text {tail!r} after the address")
+            raise URIError(f"query parameter 'proxy' has unexpected text {_shown(tail)} after the address")
     else:
         hostname, colon, port_text = rest.partition(":")
         port_text = port_text if colon else None
     if not hostname or not re.fullmatch(r"[\w.:%-]+", hostname):
         raise URIError(
-            f"query parameter 'proxy' doesn't contain a hostname: {value!r} (expected [type://]hostname[:port])"
+            f"query parameter 'proxy' doesn't contain a hostname: {_shown(value)} (expected [type://]hostname[:port])"
         )
     if port_text is not None:
         if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
             raise URIError(
-                f"query parameter 'proxy' has unexpected port value {port_text!r} (should be [1..65535])"
+                f"query parameter 'proxy' has unexpected port value {_shown(port_text)} (should be [1..65535])"
             )
         port = int(port_text)
     return Proxy(type=proxy_type, hostname=hostname, port=port)

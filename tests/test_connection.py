@@ -12,7 +12,7 @@ from pyVmomi import vim
 import esxnb
 from esxnb import errors
 from esxnb.simulator import Simulator, free_port_on
-from helpers import ConnectProxy
+from helpers import ConnectProxy, connect_to
 
 pytestmark = pytest.mark.simulator
 
@@ -246,3 +246,17 @@ def test_socks_proxy_is_refused_clearly(esx_sim: Simulator) -> None:
         esxnb.connect(
             esx_sim.uri_with(proxy="socks://127.0.0.1:1080"), auth=creds(esx_sim), ca_file=esx_sim.ca_file
         )
+
+
+def test_pyvmomi_call_slower_than_the_timeout_names_it() -> None:
+    with Simulator("esx", vms=1) as sim:
+        with connect_to(sim, timeout=0.5) as conn:
+            sim.set_delay("*", 2)
+            try:
+                with pytest.raises(
+                    errors.TimeoutError, match=r"did not answer within 0.5 s \(the request timeout"
+                ):
+                    conn.host.name
+            finally:
+                sim.clear_faults()
+            assert conn.host.name  # the same connection works once the server answers again

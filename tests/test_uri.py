@@ -122,3 +122,10 @@ def test_replace_follows_transport_default_port() -> None:
     uri = parse_uri("esx://h/")
     assert uri.replace(transport="http").port == 80
     assert parse_uri("esx://h:444/").replace(transport="http").port == 444
+
+
+def test_error_messages_stay_short_for_huge_input() -> None:
+    with pytest.raises(URIError) as info:
+        parse_uri("esx://h/?transport=" + "x" * 100_000)
+    assert len(str(info.value)) < 300
+    assert "99920 more characters" in str(info.value)

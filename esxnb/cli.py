@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from .errors import EsxnbError
 
@@ -50,35 +51,47 @@ def _check_format(fmt: str) -> None:
         raise EsxnbError(f"unsupported native format {fmt!r} (only {FORMAT!r} is supported)")
 
 
-def _from_native(args: argparse.Namespace) -> None:
+def _convert(
+    args: argparse.Namespace,
+    online: Callable[[Any, bytes, dict], str],
+    offline: Callable[[bytes, dict], str],
+) -> None:
+    """Read FILE and print its conversion: through the connection with -c URI, else offline."""
     _check_format(args.format)
     data = _read(args.file)
-    options = dict(datastores=_datastores(args.datastore))
+    options = {"datastores": _datastores(args.datastore)}
     if args.connect:
         with _connect(args.connect, args.ca_file) as conn:
-            print(conn.domxml_from_native(data, vmx_path=args.vmx_path, **options), end="")
-        return
+            text = online(conn, data, options)
+    else:
+        text = offline(data, options)
+    print(text, end="")
+
+
+def _from_native(args: argparse.Namespace) -> None:
     from .vmx import domxml_from_native
 
-    print(
-        domxml_from_native(data, vmx_path=args.vmx_path, datacenter_path=args.datacenter_path, **options),
-        end="",
+    _convert(
+        args,
+        online=lambda conn, data, opts: conn.domxml_from_native(data, vmx_path=args.vmx_path, **opts),
+        offline=lambda data, opts: domxml_from_native(
+            data, vmx_path=args.vmx_path, datacenter_path=args.datacenter_path, **opts
+        ),
     )
 
 
 def _to_native(args: argparse.Namespace) -> None:
-    _check_format(args.format)
-    data = _read(args.file)
-    options = dict(datastores=_datastores(args.datastore))
-    if args.connect:
-        with _connect(args.connect, args.ca_file) as conn:
-            if args.virtual_hw_version is not None:
-                options["virtual_hw_version"] = args.virtual_hw_version
-            print(conn.domxml_to_native(data, **options), end="")
-        return
     from .vmx import domxml_to_native
 
-    print(domxml_to_native(data, virtual_hw_version=args.virtual_hw_version or 4, **options), end="")
+    # online, the server's newest virtual hardware version unless one is asked for; offline, libvirt's 4
+    given = {} if args.virtual_hw_version is None else {"virtual_hw_version": args.virtual_hw_version}
+    _convert(
+        args,
+        online=lambda conn, data, opts: conn.domxml_to_native(data, **given, **opts),
+        offline=lambda data, opts: domxml_to_native(
+            data, virtual_hw_version=args.virtual_hw_version or 4, **opts
+        ),
+    )
 
 
 def _domains(args: argparse.Namespace) -> None:

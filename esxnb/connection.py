@@ -7,6 +7,7 @@ from urllib.parse import quote
 from typing import Any
 
 from . import errors
+from ._collect import retrieve
 from ._location import Location, resolve_host_by_ip, resolve_ip, resolve_path, resolve_single_host
 from ._session import DEFAULT_TIMEOUT, Session
 from .credentials import AuthSource
@@ -205,8 +206,6 @@ def _connect_vcenter(
     timeout: float | None,
 ) -> Connection:
     """The vCenter managing this host, reached at the same port and transport as the host."""
-    from ._collect import retrieve
-
     managed_by = retrieve(session.content, [location.host], ["summary.managementServerIp"])[
         location.host
     ].get("summary.managementServerIp")
@@ -219,10 +218,11 @@ def _connect_vcenter(
         vcenter_host = managed_by
     else:
         vcenter_host = uri.vcenter or ""
-        if managed_by and resolve_ip(vcenter_host) != managed_by:
+        vcenter_ip = resolve_ip(vcenter_host) if managed_by else None
+        if managed_by and vcenter_ip != managed_by:
             raise errors.ConnectionFailedError(
                 f"host {uri.hostname} is managed by a vCenter with IP address {managed_by}, "
-                f"but a mismatching vCenter {vcenter_host!r} ({resolve_ip(vcenter_host)}) was given"
+                f"but a mismatching vCenter {vcenter_host!r} ({vcenter_ip}) was given"
             )
     vcenter_uri = URI(
         scheme="vpx",

@@ -101,6 +101,15 @@ def test_online_commands(
     vmx.write_text(SPEC_VMX)
     code, out, err = run(capsys, "domxml-to-native", "vmware-vmx", str(vmx.with_suffix(".xml")), "-c", uri)
     assert code == 1  # missing file is reported, not a traceback
+    online_vmx = tmp_path / "online.vmx"
+    online_vmx.write_text(SPEC_VMX.replace("498076b2-02796c1a-ef5b-000ae484a6a3", "LocalDS_0"))
+    code, xml, err = run(capsys, "domxml-from-native", "vmware-vmx", str(online_vmx), "-c", uri)
+    assert code == 0, err
+    assert "<source file='[LocalDS_0] Fedora11/Fedora11.vmdk'/>" in xml
+    (tmp_path / "online.xml").write_text(xml)
+    code, out, err = run(capsys, "domxml-to-native", "vmware-vmx", str(tmp_path / "online.xml"), "-c", uri)
+    assert code == 0, err
+    assert 'scsi0:0.fileName = "/vmfs/volumes/' in out and 'virtualHW.version = "4"' not in out
     code, _, err = run(capsys, "domains", "-c", esx_sim.uri)  # no CA given: verification fails
     assert code == 1 and "no_verify=1" in err
 

@@ -58,9 +58,18 @@ class Server:
     sim: Simulator
     uri: str  # what the notebook gets as ESXNB_URI
     notebook_path: str  # where a notebook opens, with ``{name}`` for its file name
+    log: Path  # the server's output, for failure messages
 
     def notebook_url(self, name: str = "forms.ipynb") -> str:
         return f"{self.url}{self.notebook_path.format(name=name)}?token={self.token}"
+
+    def log_tail(self, chars: int = 3000) -> str:
+        """The end of the server's log (the token is blanked out)."""
+        try:
+            text = self.log.read_text(errors="replace")[-chars:]
+        except OSError as err:
+            return f"(no server log: {err})"
+        return "server log:\n" + text.replace(self.token, "<token>")
 
 
 def _free_port() -> int:
@@ -184,9 +193,10 @@ def _run_server(
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     ready_url = url + ready_path.format(token=token)
-    process = _serve(command(root, base, port, token), env, base / f"{name}.log", ready_url)
+    log = base / f"{name}.log"
+    process = _serve(command(root, base, port, token), env, log, ready_url)
     try:
-        yield Server(url, token, root, forms_sim, uri, notebook_path)
+        yield Server(url, token, root, forms_sim, uri, notebook_path, log)
     finally:
         _stop(process)
 

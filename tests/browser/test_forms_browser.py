@@ -30,16 +30,27 @@ numvcpus = "2"
 # widget manager still trades a few messages with the kernel; cells run before it is done are
 # lost. So: wait for an idle kernel that has been quiet for a second (the Lab status bar says
 # "Idle" at about that moment; Notebook 7 has no status bar).
-KERNEL_SETTLED_JS = """async ([quietMs, timeoutMs]) => {
+# A loaded machine can lose the first status messages (the iopub subscription is not yet up:
+# see the FIXME in @jupyterlab/services' KernelConnection), leaving the kernel
+# "connected/unknown" until the next tracked request (kernel_info and comm_info replies are
+# "untracked_message_types"); an empty silent execute, as a user's first cell would, brings the
+# status back. That happened once in CI.
+KERNEL_SETTLED_JS = """async ([quietMs, timeoutMs, retryMs]) => {
     const context = window.jupyterapp.shell.currentWidget.sessionContext;
     const deadline = performance.now() + timeoutMs;
     let changed = performance.now();
+    let asked = performance.now();
     context.statusChanged.connect(() => { changed = performance.now(); });
     for (;;) {
         const kernel = context.session && context.session.kernel;
         const state = kernel ? `${kernel.connectionStatus}/${kernel.status}` : "no kernel";
-        if (state === "connected/idle" && performance.now() - changed >= quietMs) return state;
-        if (performance.now() > deadline) return state;
+        const now = performance.now();
+        if (state === "connected/idle" && now - changed >= quietMs) return state;
+        if (now > deadline) return state;
+        if (state === "connected/unknown" && now - asked >= retryMs) {
+            asked = now;
+            kernel.requestExecute({ code: "", silent: true, store_history: false }).done.catch(() => {});
+        }
         await new Promise((resolve) => setTimeout(resolve, 100));
     }
 }"""
@@ -49,8 +60,8 @@ def _run_all_cells(page, server: Server) -> None:
     """Open ``forms.ipynb`` in JupyterLab or Notebook 7 and run every cell once the kernel settled."""
     page.goto(server.notebook_url("forms.ipynb"))
     page.wait_for_selector(".jp-Notebook")
-    state = page.evaluate(KERNEL_SETTLED_JS, [1000, 60_000])
-    assert state == "connected/idle", f"the kernel did not settle within 60 s: {state}"
+    state = page.evaluate(KERNEL_SETTLED_JS, [1000, 60_000, 5000])
+    assert state == "connected/idle", f"the kernel did not settle within 60 s: {state}\n{server.log_tail()}"
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from pyVmomi import vim, vmodl
 
 from esxnb.connection import connect
-from esxnb.inventory import domain_specs
+from esxnb.frames import domain_specs
 from esxnb.simulator import Simulator
 
 PC = vmodl.query.PropertyCollector

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
-from esxnb.inventory import inventory
+from esxnb import inventory
 from esxnb.simulator import Simulator
 
 

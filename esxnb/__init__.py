@@ -17,7 +17,7 @@ from .uri import URI, Proxy, parse_uri
 if TYPE_CHECKING:
     from .connection import Connection, connect
     from .credentials import CredentialRequest, Credentials
-    from .inventory import inventory
+    from .many import inventory
     from .vmx import domxml_from_native, domxml_to_native
 
 __version__ = "0.1.0"
@@ -29,7 +29,7 @@ _EXPORTS = {
     "Credentials": ".credentials",
     "domxml_from_native": ".vmx",
     "domxml_to_native": ".vmx",
-    "inventory": ".inventory",
+    "inventory": ".many",
 }
 __all__ = [
     "Connection",

@@ -11,7 +11,7 @@ from ._collect import retrieve
 from ._location import Location, resolve_host_by_ip, resolve_ip, resolve_path, resolve_single_host
 from ._session import DEFAULT_TIMEOUT, Session
 from .credentials import AuthSource
-from .inventory import InventoryMixin
+from .frames import InventoryMixin
 from .migration import MigrationMixin
 from .online_conversion import ConversionMixin
 from .operations import OperationsMixin

@@ -58,10 +58,16 @@ def inventory(
     max_workers: int | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
 ) -> pd.DataFrame:
-    """See :func:`esxnb.inventory.inventory`."""
+    """``domains()`` of several servers fetched concurrently, in one DataFrame with a ``server`` column.
+
+    ``uris`` holds URIs (strings or :class:`~esxnb.uri.URI`) and/or open
+    :class:`~esxnb.connection.Connection` objects (used as they are, left open). Each URI gets
+    its own session, closed afterwards. A server that fails is left out and reported in
+    ``df.attrs["errors"]`` (``{server: message}``) and a logged warning.
+    """
     import pandas as pd
 
-    from .inventory import domains_columns
+    from .frames import domains_columns
 
     started = time.perf_counter()
     if isinstance(uris, (str, URI)) or not isinstance(uris, Iterable):

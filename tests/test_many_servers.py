@@ -11,7 +11,8 @@ import pytest
 
 from esxnb import errors
 from esxnb.connection import Connection, connect
-from esxnb.inventory import domains_columns, inventory
+from esxnb.frames import domains_columns
+from esxnb.many import inventory
 from esxnb.many import server_label
 from esxnb.simulator import Simulator
 from helpers import connect_to
@@ -104,10 +105,12 @@ def test_ca_file_and_verification(pair: tuple[Simulator, Simulator]) -> None:
     assert not frame.attrs["errors"] and len(frame) > 0
 
 
-def test_esxnb_inventory_is_callable(pair: tuple[Simulator, Simulator]) -> None:
+def test_esxnb_inventory_is_the_public_function(pair: tuple[Simulator, Simulator]) -> None:
     vpx, esx = pair
-    import esxnb.inventory  # noqa: F401 - the submodule shadows any attribute of that name
+    import esxnb.frames  # noqa: F401 - importing the submodules must not shadow the function
+    import esxnb.many  # noqa: F401
 
+    assert esxnb.inventory is inventory
     frame = esxnb.inventory(
         [vpx.uri_with(no_verify=1), esx.uri_with(no_verify=1)], auth=(USER, PASSWORD), max_workers=1
     )

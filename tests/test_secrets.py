@@ -220,7 +220,7 @@ def test_logs_at_debug_hold_no_password(
             conn.domains()
     with pytest.raises(errors.AuthenticationError):
         connect(sim.uri, auth=(sim.username, WRONG), ca_file=sim.ca_file)
-    esxnb.inventory.inventory([sim.uri, sim.uri.replace("127.0.0.1", "localhost")], auth=_wrong_for_localhost(sim),
+    esxnb.inventory([sim.uri, sim.uri.replace("127.0.0.1", "localhost")], auth=_wrong_for_localhost(sim),
                               ca_file=sim.ca_file)  # fmt: skip
     assert any(r.name.startswith("esxnb") for r in all_logs), (
         "nothing was logged: the test would prove nothing"
@@ -249,7 +249,7 @@ def frame_texts(frame) -> str:  # noqa: ANN001 - a DataFrame
 
 def test_dataframes(sim: Simulator, conn: Connection) -> None:
     texts = [frame_texts(conn.domains()), frame_texts(conn.scheduler()), frame_texts(conn.hosts())]
-    many = esxnb.inventory.inventory(
+    many = esxnb.inventory(
         [sim.uri, sim.uri.replace("127.0.0.1", "localhost")],
         auth=_wrong_for_localhost(sim),
         ca_file=sim.ca_file,

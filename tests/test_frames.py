@@ -18,7 +18,7 @@ from pyVmomi import vim
 from esxnb import errors
 from esxnb._fastpc import Ref, Retrieval, _Page, decode
 from esxnb.connection import Connection, connect
-from esxnb.inventory import DOMAIN_STATES, SHARES_LEVELS, TOOLS_STATUSES, domains_columns
+from esxnb.frames import DOMAIN_STATES, SHARES_LEVELS, TOOLS_STATUSES, domains_columns
 from esxnb.simulator import Simulator
 from helpers import ConnectProxy, connect_to
 

@@ -7,16 +7,14 @@ compute resources, hosts, resource pools) that the host, cluster, datacenter and
 columns are computed from. Answers are decoded straight into columns (:mod:`esxnb._fastpc`),
 so 10,000 domains take a round trip or two, never one call per VM or per attribute.
 
-``esxnb.inventory.inventory(uris)`` does the same for many servers at once.
+``esxnb.inventory(uris)`` (:mod:`esxnb.many`) does the same for many servers at once.
 """
 
 from __future__ import annotations
 
 import re
-import sys
 import threading
 import time
-import types
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -30,11 +28,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .connection import Connection
-    from .credentials import AuthSource
 
 __all__ = [
     "InventoryMixin",
-    "inventory",
     "domains_columns",
     "domain_specs",
     "DOMAIN_STATES",
@@ -713,36 +709,3 @@ class InventoryMixin:
         ``compute_resource``, ``path`` (the host's vpx:// URI path), ``connection_state``,
         ``power_state``, ``vms`` (count), ``cpu_cores``, ``cpu_mhz``, ``memory_mib``, ``moref``."""
         return hosts(self)  # type: ignore[arg-type]
-
-
-# -- many servers -------------------------------------------------------------------------------
-
-
-def inventory(
-    uris: Iterable[Any],
-    *,
-    auth: AuthSource = None,
-    ca_file: str | None = None,
-    max_workers: int | None = None,
-    timeout: float | None = 60.0,
-) -> pd.DataFrame:
-    """``domains()`` of several servers fetched concurrently, in one DataFrame with a ``server`` column.
-
-    ``uris`` holds URIs (strings or :class:`~esxnb.uri.URI`) and/or open
-    :class:`~esxnb.connection.Connection` objects (used as they are, left open). Each URI gets
-    its own session, closed afterwards. A server that fails is left out and reported in
-    ``df.attrs["errors"]`` (``{server: message}``) and a logged warning.
-    """
-    from .many import inventory as run
-
-    return run(uris, auth=auth, ca_file=ca_file, max_workers=max_workers, timeout=timeout)
-
-
-class _CallableModule(types.ModuleType):
-    """Makes ``esxnb.inventory([...])`` work although ``esxnb.inventory`` is also this module."""
-
-    def __call__(self, uris: Iterable[Any], **kwargs: Any) -> pd.DataFrame:
-        return inventory(uris, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -377,3 +377,29 @@ def test_binder_files_are_consistent() -> None:
     for package in ["pyvmomi", "pandas", "lxml", "ipywidgets", "jupyterlab", "matplotlib", "papermill"]:
         assert package in requirements
     assert (BINDER / "runtime.txt").read_text().strip() == "python-3.11"
+
+
+def test_binder_dockerfile_from_repo2docker(tmp_path: Path) -> None:
+    """repo2docker itself reads binder/ (no image is built: there is no Docker daemon here).
+
+    The Dockerfile it would build must use Python 3.11, install apt.txt's packages and
+    requirements.txt, run postBuild at build time, and launch through binder/start.
+    """
+    pytest.importorskip("repo2docker", reason="jupyter-repo2docker is in the test extras")
+    result = subprocess.run(
+        [sys.executable, "-m", "repo2docker", "--no-build", "--no-run", "--debug", str(ROOT)],
+        env=_clean_env(HOME=str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    dockerfile = result.stdout + result.stderr  # --debug prints the Dockerfile
+    assert "python=3.11" in dockerfile
+    apt_install = re.search(r"apt-get install --yes --no-install-recommends ([^&]+)&&", dockerfile)
+    assert apt_install, dockerfile[-3000:]
+    assert set(apt_install.group(1).split()) == set((BINDER / "apt.txt").read_text().split())
+    assert 'pip install --no-cache-dir -r "binder/requirements.txt"' in dockerfile
+    assert "RUN ./binder/postBuild" in dockerfile
+    assert 'R2D_ENTRYPOINT="${REPO_DIR}/binder/start"' in dockerfile
+

@@ -402,4 +402,3 @@ def test_binder_dockerfile_from_repo2docker(tmp_path: Path) -> None:
     assert 'pip install --no-cache-dir -r "binder/requirements.txt"' in dockerfile
     assert "RUN ./binder/postBuild" in dockerfile
     assert 'R2D_ENTRYPOINT="${REPO_DIR}/binder/start"' in dockerfile
-

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -11,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import errors
 from ._session import DEFAULT_TIMEOUT
-from .uri import URI, parse_uri
+from .uri import URI, hide_passwords, parse_uri
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -21,8 +20,6 @@ if TYPE_CHECKING:
 __all__ = ["inventory", "server_label"]
 
 log = logging.getLogger("esxnb")
-
-_USERINFO_PASSWORD = re.compile(r"//([^/@:]*):[^/@]*@")
 
 
 def server_label(item: Any) -> str:
@@ -37,7 +34,7 @@ def server_label(item: Any) -> str:
         return str(parse_uri(str(item)))
     except errors.URIError:
         # Keep a malformed URI recognisable, but never with a password in it.
-        return _USERINFO_PASSWORD.sub(r"//\1:***@", str(item))
+        return hide_passwords(str(item))
 
 
 def _one(item: Any, auth: AuthSource, ca_file: str | None, timeout: float | None) -> pd.DataFrame:

@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from .errors import UnsupportedTransportError, URIError
 
-__all__ = ["URI", "Proxy", "parse_uri", "default_port", "default_username", "SCHEMES"]
+__all__ = ["URI", "Proxy", "parse_uri", "default_port", "default_username", "hide_passwords", "SCHEMES"]
 
 SCHEMES = ("esx", "gsx", "vpx")
 TRANSPORTS = ("https", "http")
@@ -122,8 +122,19 @@ class URI:
         return f"{self.scheme}://{user}{_host_text(self.hostname)}{port}/{path}{query}"
 
 
+# The password of a ``user:password@`` anywhere in a piece of input (the URI's own or a proxy's).
+_PASSWORD = re.compile(r":[^/?#&]*@")
+
+
+def hide_passwords(text: str) -> str:
+    """``text`` with the password of every ``user:password@`` in it masked (``user:***@``)."""
+    return _PASSWORD.sub(":***@", text)
+
+
 def _shown(value: str, limit: int = 80) -> str:
-    """``repr(value)`` for an error message, cut short so a huge input does not make a huge message."""
+    """``repr(value)`` for an error message: passwords masked, cut short so a huge input does not
+    make a huge message. Every piece of input an error repeats goes through here."""
+    value = hide_passwords(value)
     if len(value) <= limit:
         return repr(value)
     return f"{value[:limit]!r}... ({len(value) - limit} more characters)"
@@ -163,7 +174,7 @@ def parse_uri(text: str) -> URI:
     if "+" in raw_scheme:
         base, _, transport = raw_scheme.partition("+")
         if base in SCHEMES:
-            rest = _without_password(text.split("://", 1)[1])
+            rest = hide_passwords(_without_password(text.split("://", 1)[1]))
             raise UnsupportedTransportError(
                 f"{raw_scheme}:// is not supported: "
                 + _CLIENT_SIDE_ONLY.format(scheme=raw_scheme, base=base, rest=rest)

@@ -147,6 +147,7 @@ def test_arbitrary_text(text: str) -> None:
 @example("esx://host/?proxy=http://a%26b:80")
 @example("vpx://host/?vcenter=a%26b")
 @example("esx://host/?transport=http&transport=https")
+@example("esx:/0?proxy=:0000@#")  # found by the slow run: a text without :// is echoed whole
 def test_near_valid_uris(text: str) -> None:
     parse_or_refuse(text)
     check_refusal_hides_password(text)

@@ -127,9 +127,12 @@ def test_bad_arguments() -> None:
 
 
 def test_malformed_uri_is_reported_without_its_password() -> None:
-    frame = inventory(["esx://root:hunter2@127.0.0.1/", "bogus://x/"], auth=("root", "x"))
+    frame = inventory(
+        ["esx://root:hunter2@127.0.0.1/", "bogus://x/", "esx:/h?proxy=u:hunter2@p"], auth=("root", "x")
+    )
     assert "esx://root:***@127.0.0.1/" in frame.attrs["errors"]
     assert "bogus://x/" in frame.attrs["errors"]
+    assert "esx:/h?proxy=u:***@p" in frame.attrs["errors"]
     assert "hunter2" not in repr(frame.attrs)
 
 

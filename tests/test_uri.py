@@ -104,10 +104,25 @@ def test_invalid_uris(text: str, error: type, message: str) -> None:
     assert message in str(info.value)
 
 
-def test_password_in_uri_is_not_echoed() -> None:
+@pytest.mark.parametrize(
+    "text",
+    [
+        "esx://root:s3cr3t-pw@h/",
+        "esx:/h?proxy=u:s3cr3t-pw@p",  # not a URI at all: the whole text is echoed
+        "esx+ssh://h/?proxy=http://u:s3cr3t-pw@p",  # the suggested esx:// form is echoed
+        "esx+ssh://root:s3cr3t-pw@h/",
+        "esx://h/?proxy=http://u:s3cr3t-pw@p&&=",  # the malformed query string is echoed
+        "esx:/h?proxy=u:s3cr3t-pw@p://x",  # the unknown scheme is echoed
+        "esx://h/?proxy=http://u:s3cr3t-pw@p&transport=ftp",
+        "esx://h/?transport=u:s3cr3t-pw@x",  # a bad value is echoed
+        "esx://h/?u:s3cr3t-pw@x=1",  # an unknown parameter name is echoed
+    ],
+)
+def test_password_in_uri_is_not_echoed(text: str) -> None:
     with pytest.raises(URIError) as info:
-        parse_uri("esx://root:s3cr3t-pw@h/")
+        parse_uri(text)
     assert "s3cr3t-pw" not in str(info.value)
+    assert "s3cr3t" not in repr(info.value)
 
 
 def test_default_usernames_and_server_url() -> None:

@@ -125,7 +125,7 @@ def _option(raw_labels: list[str], prefix: str) -> str:
 
 
 def _drive_domain_browser(page, server: Server, screenshot_dir: Path, shot: str) -> None:
-    """Every domain listed; filter; Suspend one, Reset another (confirmed); scheduler preview and apply.
+    """Every domain listed; filter; Suspend and Resume one, Reset another (confirmed); scheduler preview and apply.
 
     The three front ends share one simulator, so the domains are picked by their current state.
     """
@@ -148,6 +148,9 @@ def _drive_domain_browser(page, server: Server, screenshot_dir: Path, shot: str)
         form.get_by_role("button", name="Suspend").click()
         form.get_by_text(f"suspend: done for {first}").wait_for()
         assert direct.domain(first).state == "paused"
+        form.get_by_role("button", name="Resume").click()  # and back: the next front end finds it running
+        form.get_by_text(f"resume: done for {first}").wait_for()
+        assert direct.domain(first).state == "running"
         form.locator(".widget-text input[type='text']").first.fill("")
         selection.select_option(label=_option(raw_labels, second + " "))
         form.get_by_role("button", name="Reset").click()

@@ -123,7 +123,8 @@ class URI:
 
 
 # The password of a ``user:password@`` anywhere in a piece of input (the URI's own or a proxy's).
-_PASSWORD = re.compile(r":[^/?#&]*@")
+# ``&`` may be part of a password, so it does not end one: in a query that masks a little more.
+_PASSWORD = re.compile(r":[^/?#]*@")
 
 
 def hide_passwords(text: str) -> str:
@@ -142,15 +143,6 @@ def _shown(value: str, limit: int = 80) -> str:
 
 def _host_text(hostname: str) -> str:
     return f"[{hostname}]" if ":" in hostname else hostname
-
-
-def _without_password(rest: str) -> str:
-    """``rest`` of a URI (after ``://``) with the password of ``user:password@`` left out."""
-    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
-    userinfo, at, host = rest[:end].rpartition("@")
-    if at and ":" in userinfo:
-        return f"{userinfo.split(':', 1)[0]}@{host}{rest[end:]}"
-    return rest
 
 
 def parse_uri(text: str) -> URI:
@@ -174,7 +166,8 @@ def parse_uri(text: str) -> URI:
     if "+" in raw_scheme:
         base, _, transport = raw_scheme.partition("+")
         if base in SCHEMES:
-            rest = hide_passwords(_without_password(text.split("://", 1)[1]))
+            # A form to copy: the passwords are dropped (user@host), not masked.
+            rest = _PASSWORD.sub("@", text.split("://", 1)[1])
             raise UnsupportedTransportError(
                 f"{raw_scheme}:// is not supported: "
                 + _CLIENT_SIDE_ONLY.format(scheme=raw_scheme, base=base, rest=rest)

@@ -111,6 +111,9 @@ def test_invalid_uris(text: str, error: type, message: str) -> None:
         "esx:/h?proxy=u:s3cr3t-pw@p",  # not a URI at all: the whole text is echoed
         "esx+ssh://h/?proxy=http://u:s3cr3t-pw@p",  # the suggested esx:// form is echoed
         "esx+ssh://root:s3cr3t-pw@h/",
+        "esx+ssh://root:s3cr3t&pw@h/",  # & is allowed in a password
+        "esx:/root:s3cr3t&pw@h/",
+        "esx:/h?proxy=u:s3cr3t&pw@p",
         "esx://h/?proxy=http://u:s3cr3t-pw@p&&=",  # the malformed query string is echoed
         "esx:/h?proxy=u:s3cr3t-pw@p://x",  # the unknown scheme is echoed
         "esx://h/?proxy=http://u:s3cr3t-pw@p&transport=ftp",

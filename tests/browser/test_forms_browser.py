@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from esxnb.connection import connect
+from helpers import connect_to
 
 from .conftest import Server
 
@@ -92,7 +92,7 @@ def _check_connect_form(page, server: Server, screenshot_dir: Path, shot: str) -
         raise
     status = form.locator(".esxnb-status-ok").inner_text()
     assert "Connected to VMware vCenter Server" in status and "datacenter DC0" in status
-    with connect(server.uri, auth=(sim.username, sim.password), ca_file=sim.ca_file) as direct:
+    with connect_to(sim, server.uri) as direct:
         info = direct.info()
     assert f"Connected to {info['name']} {info['version']} (build {info['build']})" in status
     assert form.locator("input[type='password']").first.input_value() == ""
@@ -132,7 +132,7 @@ def _drive_domain_browser(page, server: Server, screenshot_dir: Path, shot: str)
     form = page.locator(".esxnb-domain-browser")
     form.locator("table.dataframe").wait_for()
     sim = server.sim
-    with connect(server.uri, auth=(sim.username, sim.password), ca_file=sim.ca_file) as direct:
+    with connect_to(sim, server.uri) as direct:
         frame = direct.domains().sort_values("name")
         names = list(frame["name"])
         table = form.locator("table.dataframe").inner_text()
@@ -172,7 +172,7 @@ def _drive_migrate_form(page, server: Server, screenshot_dir: Path, shot: str) -
     sim = server.sim
     sim.set_task_behaviour("RelocateVM_Task", duration=2, steps=4)  # long enough to show progress
     form = page.locator(".esxnb-migrate-form")
-    with connect(server.uri, auth=(sim.username, sim.password), ca_file=sim.ca_file) as direct:
+    with connect_to(sim, server.uri) as direct:
         frame = direct.domains().sort_values("name")
         name, source = frame.loc[frame["state"] == "running", ["name", "host"]].iloc[0]
         domain_list, destination = form.locator("select").nth(0), form.locator("select").nth(1)
@@ -208,14 +208,19 @@ def _check_saved_notebook(page, server: Server) -> None:
     json.loads(text)
 
 
+def _drive_every_form(page, server: Server, screenshot_dir: Path, shot_prefix: str) -> None:
+    """Connect, convert, browse and migrate, as every front end must allow; a screenshot per form."""
+    _check_connect_form(page, server, screenshot_dir, f"{shot_prefix}connect-form")
+    _check_convert_form(page, screenshot_dir, f"{shot_prefix}convert-form")
+    _drive_domain_browser(page, server, screenshot_dir, f"{shot_prefix}domain-browser")
+    _drive_migrate_form(page, server, screenshot_dir, f"{shot_prefix}migrate-form")
+
+
 def test_forms_in_jupyterlab(lab: Server, page, screenshot_dir: Path) -> None:
     started = time.monotonic()
     _run_all_cells(page, lab)
     assert page.evaluate("window.jupyterapp.name") == "JupyterLab"
-    _check_connect_form(page, lab, screenshot_dir, "connect-form")
-    _check_convert_form(page, screenshot_dir, "convert-form")
-    _drive_domain_browser(page, lab, screenshot_dir, "domain-browser")
-    _drive_migrate_form(page, lab, screenshot_dir, "migrate-form")
+    _drive_every_form(page, lab, screenshot_dir, "")
     _check_saved_notebook(page, lab)
     print(f"JupyterLab browser test took {time.monotonic() - started:.1f} s")
 
@@ -224,20 +229,14 @@ def test_forms_in_notebook7(notebook7: Server, page, screenshot_dir: Path) -> No
     started = time.monotonic()
     _run_all_cells(page, notebook7)
     assert page.evaluate("window.jupyterapp.name") == "Jupyter Notebook"  # not JupyterLab
-    _check_connect_form(page, notebook7, screenshot_dir, "notebook7-connect-form")
-    _check_convert_form(page, screenshot_dir, "notebook7-convert-form")
-    _drive_domain_browser(page, notebook7, screenshot_dir, "notebook7-domain-browser")
-    _drive_migrate_form(page, notebook7, screenshot_dir, "notebook7-migrate-form")
+    _drive_every_form(page, notebook7, screenshot_dir, "notebook7-")
     _check_saved_notebook(page, notebook7)
     print(f"Notebook 7 browser test took {time.monotonic() - started:.1f} s")
 
 
 def test_forms_in_voila(voila: Server, page, screenshot_dir: Path) -> None:
     started = time.monotonic()
-    page.goto(voila.notebook_url())
-    _check_connect_form(page, voila, screenshot_dir, "voila-connect-form")
-    _check_convert_form(page, screenshot_dir, "voila-convert-form")
-    _drive_domain_browser(page, voila, screenshot_dir, "voila-domain-browser")
-    _drive_migrate_form(page, voila, screenshot_dir, "voila-migrate-form")
+    page.goto(voila.notebook_url())  # Voila runs the notebook itself
+    _drive_every_form(page, voila, screenshot_dir, "voila-")
     assert voila.sim.password not in page.content()
     print(f"Voila browser test took {time.monotonic() - started:.1f} s")

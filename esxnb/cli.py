@@ -29,15 +29,9 @@ def _read(path: str) -> bytes:
 
 
 def _datastores(pairs: Sequence[str]) -> dict[str, str] | None:
-    mapping = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key or not value:
-            raise EsxnbError(
-                f"--datastore expects VOLUME=NAME (e.g. 498076b2-02796c1a-ef5b-000ae484a6a3=local-storage), got {pair!r}"
-            )
-        mapping[key] = value
-    return mapping or None
+    from .datastore import parse_datastore_mapping
+
+    return parse_datastore_mapping(pairs, source="--datastore") or None
 
 
 def _connect(uri: str, ca_file: str | None):  # -> Connection, imported late to keep offline commands light
@@ -101,7 +95,7 @@ def _domains(args: argparse.Namespace) -> None:
 
 
 def _migrate(args: argparse.Namespace) -> None:
-    from .migration import migrate_command
+    from .commands import migrate_command
 
     def progress(percent: int, message: str) -> None:
         print(f"\r{percent:3d}% {message}", end="", file=sys.stderr, flush=True)

@@ -11,10 +11,13 @@ from ._collect import retrieve
 from ._location import Location, resolve_host_by_ip, resolve_ip, resolve_path, resolve_single_host
 from ._session import DEFAULT_TIMEOUT, Session
 from .credentials import AuthSource
-from .frames import InventoryMixin
-from .migration import MigrationMixin
-from .online_conversion import ConversionMixin
-from .operations import OperationsMixin
+from ._protocol import ConnectionLike
+from ._views import InventoryViews
+from .conversion import ConversionFacet
+from .domain import DomainFacet
+from .host import HostFacet
+from .migration import MigrationFacet
+from .scheduler import SchedulerFacet
 from .uri import URI, default_username, parse_uri
 
 __all__ = ["Connection", "connect"]
@@ -27,12 +30,23 @@ _PRODUCT_NAMES = {"esx": "ESX", "embeddedEsx": "ESX", "gsx": "GSX", "vpx": "vCen
 _SCHEME_FOR = {"esx": "esx", "embeddedEsx": "esx", "gsx": "gsx", "vpx": "vpx"}
 
 
-class Connection(InventoryMixin, OperationsMixin, MigrationMixin, ConversionMixin):
+class Connection(
+    # The resource kinds, one line each (see ARCHITECTURE.md: "Adding a resource kind").
+    DomainFacet,
+    SchedulerFacet,
+    HostFacet,
+    ConversionFacet,
+    MigrationFacet,
+):
     """A session with an ESX/GSX host or a vCenter, bound to what the URI names.
 
     ``host`` is the one HostSystem the connection works on (None for a vpx:// URI that names
     only a datacenter or nothing); ``vcenter`` is the vCenter side (``self`` for vpx://, the
     managing vCenter for ``esx://...?vcenter=``, else None).
+
+    Its methods come from the resource kinds' facets; its state is what
+    :class:`~esxnb._protocol.ConnectionLike` declares: ``uri``, ``session``, ``location``,
+    ``views`` (container views reused by table reads) and ``memo`` (facts read once).
     """
 
     def __init__(
@@ -43,6 +57,9 @@ class Connection(InventoryMixin, OperationsMixin, MigrationMixin, ConversionMixi
         self.location = location
         self._vcenter = vcenter
         self._closed = False
+        self._owns_session = True
+        self.views = InventoryViews()
+        self.memo: dict[str, Any] = {}
 
     # -- what it points at -------------------------------------------------
     @property
@@ -116,6 +133,23 @@ class Connection(InventoryMixin, OperationsMixin, MigrationMixin, ConversionMixi
             "username": self.session.username,
         }
 
+    # -- related connections ----------------------------------------------------
+    def open(self, uri: URI, *, auth: AuthSource = None, ca_file: str | None = None) -> Connection:
+        """Another connection to ``uri`` with this one's request timeout; the caller closes it."""
+        return connect(uri, auth=auth, ca_file=ca_file, timeout=self.session.timeout)
+
+    def rebound(self, location: Location) -> Connection:
+        """A connection on this one's session bound to ``location`` (closing it logs nothing out)."""
+        items = [item for item in (location.datacenter_path or "").split("/") if item]
+        if location.compute_resource_path:
+            items += location.compute_resource_path.split("/")
+        if location.host_name and location.host_name != location.compute_resource_path:
+            items.append(location.host_name)
+        path = "/" + "/".join(quote(item, safe="") for item in items)
+        bound = Connection(self.uri.replace(path=path), self.session, location)
+        bound._owns_session = False
+        return bound
+
     # -- life cycle ------------------------------------------------------------
     def close(self) -> None:
         if self._closed:
@@ -123,7 +157,8 @@ class Connection(InventoryMixin, OperationsMixin, MigrationMixin, ConversionMixi
         self._closed = True
         if self._vcenter is not None and self._vcenter is not self:
             self._vcenter.close()
-        self.session.logout()
+        if self._owns_session:
+            self.session.logout()
 
     def __enter__(self) -> Connection:
         return self
@@ -254,3 +289,8 @@ def _connect_vcenter(
     except BaseException:
         vc_session.logout()
         raise
+
+
+def _conforms(conn: Connection) -> ConnectionLike:
+    """Type checkers verify here that Connection gives resource kinds what they ask for."""
+    return conn

@@ -64,7 +64,8 @@ def inventory(
     """
     import pandas as pd
 
-    from .frames import domains_columns
+    from ._tables import empty_frame
+    from .domain import DOMAINS
 
     started = time.perf_counter()
     if isinstance(uris, (str, URI)) or not isinstance(uris, Iterable):
@@ -109,7 +110,7 @@ def inventory(
         result = pd.concat(parts, ignore_index=True)
         _keep_categories(result, parts)
     else:
-        result = domains_columns()
+        result = empty_frame(DOMAINS)
         result.insert(0, "server", pd.array([], dtype="string"))
     result["server"] = pd.Categorical(
         result["server"].astype(object), categories=[label for label in labels if label in frames]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from contextlib import closing
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +21,7 @@ from . import errors
 from .errors import TaskCancelledError
 from ._collect import retrieve
 from ._faults import fault_message, to_esxnb_error, translate
+from ._updates import follow, long_poll_seconds, next_update
 
 __all__ = [
     "wait_for_task",
@@ -41,9 +43,6 @@ PC = vmodl.query.PropertyCollector
 Progress = Callable[[int, str], None]
 
 DEFAULT_TASK_TIMEOUT = 3600.0
-# Longest single WaitForUpdatesEx; shorter when a cancel_event must be noticed quickly.
-_MAX_WAIT_S = 10
-_CANCEL_POLL_S = 1
 # TaskInfo fields watched one by one: the whole ``info`` also carries ``entity``, which some
 # servers (the simulator's FileManager tasks) fill with objects pyVmomi refuses to decode.
 _TASK_PATHS = (
@@ -61,29 +60,6 @@ def raise_if_cancelled(cancel_event: threading.Event | None, description: str) -
     """TaskCancelledError when ``cancel_event`` is already set, before ``description`` starts anything."""
     if cancel_event is not None and cancel_event.is_set():
         raise TaskCancelledError(f"{description} was cancelled by the caller before it started")
-
-
-def long_poll_seconds(conn: Any, wanted: float) -> int:
-    """``maxWaitSeconds`` for one WaitForUpdatesEx: at most ``wanted``, and a second less than
-    the connection's request timeout, so that the server's legitimate silence during a long
-    poll is not taken for a server that stopped answering (0: ask and return at once)."""
-    timeout = getattr(getattr(conn, "session", None), "timeout", None)
-    if timeout:
-        wanted = min(wanted, timeout - 1.0)
-    return max(0, int(wanted))
-
-
-def next_update(
-    conn: Any, collector: Any, version: str, remaining: float, cancel_event: threading.Event | None
-) -> Any:
-    """One WaitForUpdatesEx on ``collector``, bounded by the ``remaining`` seconds and kept
-    short when a ``cancel_event`` must be noticed; None when nothing changed meanwhile."""
-    slice_s = _CANCEL_POLL_S if cancel_event is not None else _MAX_WAIT_S
-    wait_s = long_poll_seconds(conn, max(1, min(slice_s, int(remaining + 0.999))))
-    update = collector.WaitForUpdatesEx(version, PC.WaitOptions(maxWaitSeconds=wait_s))
-    if update is None and wait_s == 0:
-        time.sleep(0.2)  # a request timeout under 1 s: poll, do not spin
-    return update
 
 
 def question_choices(question: Any) -> tuple[list[tuple[str, str]], str | None]:
@@ -251,77 +227,49 @@ def wait_for_task(
     """
     description = description or "task"
     limit = DEFAULT_TASK_TIMEOUT if timeout is None else float(timeout)
-    deadline = time.monotonic() + limit
-    with translate(f"watching {description}"):
-        collector = conn.content.propertyCollector.CreatePropertyCollector()
-    try:
-        return _watch(
-            conn, collector, task, progress, deadline, limit, vm, cancel_event, description, vm_name
-        )
-    finally:
-        try:
-            collector.DestroyPropertyCollector()  # also destroys its filter
-        except Exception:  # clean-up must not hide the outcome; the session drops it anyway
-            log.debug("DestroyPropertyCollector failed", exc_info=True)
-
-
-def _watch(
-    conn: Any,
-    collector: Any,
-    task: Any,
-    progress: Progress | None,
-    deadline: float,
-    limit: float,
-    vm: Any | None,
-    cancel_event: threading.Event | None,
-    description: str,
-    vm_name: str | None,
-) -> Any:
     object_set = [PC.ObjectSpec(obj=task, skip=False)]
     prop_set = [PC.PropertySpec(type=vim.Task, pathSet=list(_TASK_PATHS))]
     if vm is not None:
         object_set.append(PC.ObjectSpec(obj=vm, skip=False))
         prop_set.append(PC.PropertySpec(type=vim.VirtualMachine, pathSet=["runtime.question"]))
-    with translate(f"watching {description}"):
-        property_filter = collector.CreateFilter(PC.FilterSpec(objectSet=object_set, propSet=prop_set), True)
-    version = ""
+
+    def stop(reason: str) -> BaseException:
+        cancelled = _cancel(conn, task)
+        if reason == "cancelled":
+            tail = "the task was cancelled" if cancelled else "the task could not be cancelled and goes on"
+            return TaskCancelledError(
+                f"{description} was stopped by the caller; {tail}",
+                task=_task_id(task),
+                server_cancelled=cancelled,
+            )
+        tail = "the task was cancelled" if cancelled else "the task goes on on the server"
+        return errors.TaskTimeoutError(
+            f"{description} did not finish within {limit:g} s ({tail})",
+            fault_type="Timedout",
+            task=_task_id(task),
+        )
+
     info: dict[str, Any] = {}
     answered: set[str] = set()
     last_report: tuple[int, str] | None = None
-    try:
-        while True:
-            if cancel_event is not None and cancel_event.is_set():
-                cancelled = _cancel(conn, task)
-                tail = (
-                    "the task was cancelled" if cancelled else "the task could not be cancelled and goes on"
-                )
-                raise TaskCancelledError(
-                    f"{description} was stopped by the caller; {tail}",
-                    task=_task_id(task),
-                    server_cancelled=cancelled,
-                )
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                cancelled = _cancel(conn, task)
-                tail = "the task was cancelled" if cancelled else "the task goes on on the server"
-                raise errors.TaskTimeoutError(
-                    f"{description} did not finish within {limit:g} s ({tail})",
-                    fault_type="Timedout",
-                    task=_task_id(task),
-                )
-            with translate(f"watching {description}"):
-                update = next_update(conn, collector, version, remaining, cancel_event)
-            if update is None:
-                continue
-            version = update.version
+    with closing(
+        follow(
+            conn,
+            PC.FilterSpec(objectSet=object_set, propSet=prop_set),
+            description=description,
+            deadline=time.monotonic() + limit,
+            cancel_event=cancel_event,
+            stop=stop,
+        )
+    ) as changes:
+        for object_updates in changes:
             question = None
-            for filter_update in update.filterSet or []:
-                for object_update in filter_update.objectSet or []:
-                    for change in object_update.changeSet or []:
-                        if change.name in _TASK_PATHS:
-                            info[change.name] = change.val if change.op in ("add", "assign") else None
-                        elif change.name == "runtime.question":
-                            question = change.val if change.op in ("add", "assign") else None
+            for object_update in object_updates:
+                for change in object_update.changeSet or []:
+                    if change.name in _TASK_PATHS:
+                        info[change.name] = change.val if change.op in ("add", "assign") else None
+                    elif change.name == "runtime.question":
+                        question = change.val if change.op in ("add", "assign") else None
             if question is not None and question.id not in answered:
                 if handle_question(
                     conn, vm, question, auto_answer=conn.auto_answer, task=task, vm_name=vm_name
@@ -340,8 +288,4 @@ def _watch(
                 return info.get("info.result")
             if state == "error":
                 raise task_error(vim.TaskInfo(error=info.get("info.error")), description, task=_task_id(task))
-    finally:
-        try:
-            property_filter.DestroyPropertyFilter()
-        except Exception:  # the collector's destruction removes it as well
-            log.debug("DestroyPropertyFilter failed", exc_info=True)
+    raise AssertionError("unreachable: follow() only ends by raising")

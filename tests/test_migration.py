@@ -19,13 +19,13 @@ from pyVmomi import vim
 from esxnb import errors
 from esxnb._collect import retrieve
 from esxnb.connection import Connection, connect
+from esxnb.commands import migrate_command
 from esxnb.migration import (
     MigrationCancelledError,
     MigrationResult,
     MigrationTimeoutError,
     classify_validation_events,
     find_destination_host,
-    migrate_command,
 )
 from esxnb.simulator import Simulator, free_port_on
 from esxnb.tasks import TaskCancelledError, wait_for_task

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import inspect
 import threading
 from typing import Any
 
@@ -511,15 +510,7 @@ class DomainBrowser(widgets.VBox):
 
 
 def _call(method: Any, progress: TaskProgress, timeout: float | None, cancel_event: threading.Event) -> Any:
-    """Call a Domain lifecycle method with the progress callback, timeout and cancel event it accepts."""
-    accepted = inspect.signature(method).parameters
-    kwargs: dict[str, Any] = {}
-    if "progress" in accepted:
-        kwargs["progress"] = progress
-    else:
-        progress(None, "running ...")
-    if timeout is not None and "timeout" in accepted:
-        kwargs["timeout"] = timeout
-    if "cancel_event" in accepted:
-        kwargs["cancel_event"] = cancel_event
-    return method(**kwargs)
+    """Call a Domain lifecycle method (they all take progress, timeout and cancel_event)."""
+    if timeout is None:  # each operation's own default (a shutdown waits 300 s)
+        return method(progress=progress, cancel_event=cancel_event)
+    return method(progress=progress, timeout=timeout, cancel_event=cancel_event)

@@ -9,6 +9,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from .. import errors
+from ..datastore import parse_datastore_mapping
 from ._common import StatusArea, connection_of, download_link, error_text, highlight, observe_connection
 
 __all__ = ["ConvertForm", "parse_datastore_mapping"]
@@ -18,25 +19,6 @@ TO_NATIVE = "to_native"
 # Hardware versions libvirt knows how to write (4 is its offline default).
 HW_VERSIONS = (4, 7, 8, 9, 10, 11, 13, 14, 15, 17, 18, 19, 20, 21)
 SERVER_DEFAULT = "server"
-
-
-def parse_datastore_mapping(text: str) -> dict[str, str]:
-    """``volume = datastore name`` lines (``#`` comments, blank lines allowed) -> dict."""
-    mapping: dict[str, str] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        key, equals, value = line.partition("=")
-        key, value = key.strip(), value.strip()
-        if not equals or not key or not value:
-            raise errors.ValidationError(
-                f"datastore mapping line {number}: expected 'volume = datastore name', got {raw.strip()!r}"
-            )
-        if key in mapping:
-            raise errors.ValidationError(f"datastore mapping line {number}: {key!r} is mapped twice")
-        mapping[key] = value
-    return mapping
 
 
 class ConvertForm(widgets.VBox):

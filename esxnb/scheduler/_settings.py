@@ -1,4 +1,4 @@
-"""The ESX CPU scheduler parameters (reservation, limit, shares): validation, specs, DataFrame edits.
+"""The ESX CPU scheduler parameters (reservation, limit, shares): values, validation, edits.
 
 Values follow the spec: ``reservation`` in MHz (>= 0), ``limit`` in MHz (-1 = unlimited,
 else >= the reservation), ``shares`` a number >= 0 (custom) or -1/-2/-3 for the levels
@@ -15,7 +15,8 @@ from typing import Any
 
 from pyVmomi import vim
 
-from . import errors
+from .. import errors
+from .._vocabulary import SHARES_LEVEL_NAMES, SHARES_LEVEL_VALUES
 
 __all__ = [
     "SchedulerSettings",
@@ -26,11 +27,12 @@ __all__ = [
     "EDITABLE_COLUMNS",
     "diff_frame",
     "wanted_from_row",
-    "apply_frame",
+    "is_missing",
 ]
 
-SHARES_LEVELS = {-1: "low", -2: "normal", -3: "high"}
-_LEVEL_VALUES = {name: value for value, name in SHARES_LEVELS.items()}
+#: libvirt's shares numbers -> level name (the same vocabulary as every table's ``shares_level``).
+SHARES_LEVELS = SHARES_LEVEL_NAMES
+_LEVEL_VALUES = SHARES_LEVEL_VALUES
 # What ESX gives per virtual CPU for each level; sent with the level so the stored number is real.
 _SHARES_PER_VCPU = {"low": 500, "normal": 1000, "high": 2000}
 _INT32_MAX = 2**31 - 1
@@ -158,7 +160,7 @@ def allocation_spec(values: Mapping[str, int], *, vcpus: int | None = None) -> A
 EDITABLE_COLUMNS = {"reservation_mhz": "reservation", "limit_mhz": "limit", "shares_value": "shares"}
 
 
-def _is_missing(value: Any) -> bool:
+def is_missing(value: Any) -> bool:
     try:
         import pandas as pd
 
@@ -183,7 +185,7 @@ def wanted_from_row(row: Mapping[str, Any], current: SchedulerSettings) -> dict[
     if "shares_value" in row:
         candidates.append(("shares_value", value))
     level = row.get("shares_level")
-    if level is not None and not _is_missing(level):
+    if level is not None and not is_missing(level):
         level = str(level)
         if level in _LEVEL_VALUES:
             candidates.append(("shares_level", _LEVEL_VALUES[level]))
@@ -191,13 +193,13 @@ def wanted_from_row(row: Mapping[str, Any], current: SchedulerSettings) -> dict[
             raise errors.ValidationError(f"shares_level {level!r} is not one of low, normal, high, custom")
         else:
             number = row.get("shares")
-            if number is not None and not _is_missing(number):
+            if number is not None and not is_missing(number):
                 candidates.append(("shares", number))
             elif current.shares_level != "custom":
                 raise errors.ValidationError("shares_level 'custom' needs a number in shares_value or shares")
     if not candidates:
         return wanted
-    edits = [(column, v) for column, v in candidates if _is_missing(v) or v != current.shares]
+    edits = [(column, v) for column, v in candidates if is_missing(v) or v != current.shares]
     if not edits:
         wanted["shares"] = current.shares
         return wanted
@@ -216,132 +218,9 @@ def diff_frame(wanted: Mapping[str, Any], current: SchedulerSettings) -> dict[st
     """``{field: (old, new)}`` for the fields whose wanted value differs from ``current``."""
     changes: dict[str, tuple[int, Any]] = {}
     for field, value in wanted.items():
-        if _is_missing(value):
+        if is_missing(value):
             raise errors.ValidationError(f"{field} is empty; give a number")
         old = getattr(current, field)
         if value != old:
             changes[field] = (old, value)
     return changes
-
-
-def _label(row: Mapping[str, Any], position: int) -> str:
-    name = row.get("name")
-    if name is not None and not _is_missing(name):
-        return f"row {position} ({name})"
-    uuid = row.get("uuid")
-    return f"row {position} ({uuid})" if uuid is not None and not _is_missing(uuid) else f"row {position}"
-
-
-@dataclass
-class _RowPlan:
-    label: str
-    name: str
-    uuid: str
-    vm: Any
-    changes: dict[str, tuple[int, Any]]
-    values: dict[str, int]
-
-
-def _plan_rows(conn: Any, edited: Any) -> list[_RowPlan]:
-    from .domain import display_name, list_vms, normalize_uuid
-
-    if "uuid" not in edited.columns and "name" not in edited.columns:
-        raise errors.ValidationError(
-            "the scheduler DataFrame needs a 'uuid' or 'name' column to tell the domains apart "
-            f"(it has: {', '.join(map(str, edited.columns))})"
-        )
-    if not any(column in edited.columns for column in (*EDITABLE_COLUMNS, "shares_level", "shares")):
-        raise errors.ValidationError(
-            f"the scheduler DataFrame has none of the editable columns {', '.join(EDITABLE_COLUMNS)}"
-        )
-    vms = list_vms(conn, ("name", "config.uuid", "config.cpuAllocation"))
-    by_uuid: dict[str, list[Any]] = {}
-    by_name: dict[str, list[Any]] = {}
-    for vm, props in vms.items():
-        by_uuid.setdefault(normalize_uuid(str(props.get("config.uuid") or "")) or "", []).append(vm)
-        by_name.setdefault(display_name(str(props.get("name", ""))), []).append(vm)
-    problems: list[str] = []
-    plans: list[_RowPlan] = []
-    seen: dict[Any, str] = {}
-    for position, (_index, series) in enumerate(edited.iterrows()):
-        row = series.to_dict()
-        label = _label(row, position)
-        try:
-            uuid_text = row.get("uuid")
-            if uuid_text is not None and not _is_missing(uuid_text):
-                key = normalize_uuid(str(uuid_text))
-                if key is None:
-                    raise errors.ValidationError(f"uuid {uuid_text!r} is not a UUID")
-                candidates = by_uuid.get(key, [])
-                what = f"uuid {key}"
-                if len(candidates) > 1 and row.get("name") is not None:
-                    candidates = [
-                        vm for vm in candidates if display_name(str(vms[vm].get("name"))) == row.get("name")
-                    ]
-            else:
-                candidates = by_name.get(str(row.get("name")), [])
-                what = f"name {row.get('name')!r}"
-            if not candidates:
-                raise errors.NotFoundError(f"no domain with {what} on the server")
-            if len(candidates) > 1:
-                raise errors.ValidationError(f"several domains match {what}")
-            vm = candidates[0]
-            if vm in seen:
-                raise errors.ValidationError(f"the same domain as {seen[vm]}")
-            seen[vm] = label
-            props = vms[vm]
-            name = display_name(str(props.get("name", "")))
-            current = settings_from_allocation(props.get("config.cpuAllocation"))
-            changes = diff_frame(wanted_from_row(row, current), current)
-            values = (
-                validate(
-                    **{field: new for field, (_old, new) in changes.items()}, current=current, domain=name
-                )
-                if changes
-                else {}
-            )
-            uuid = normalize_uuid(str(props.get("config.uuid") or "")) or str(props.get("config.uuid"))
-            plans.append(_RowPlan(label, name, uuid, vm, changes, values))
-        except (errors.ValidationError, errors.NotFoundError) as exc:
-            problems.append(f"{label}: {exc}")
-    if problems:
-        raise errors.ValidationError(
-            f"{len(problems)} row(s) of the scheduler DataFrame cannot be applied; nothing was changed:\n  "
-            + "\n  ".join(problems)
-        )
-    return plans
-
-
-def apply_frame(conn: Any, edited: Any, *, dry_run: bool = True) -> Any:
-    """Preview or apply an edited ``scheduler()`` DataFrame (see ``Connection.apply_scheduler``)."""
-    import pandas as pd
-
-    from .domain import Domain
-
-    if not isinstance(edited, pd.DataFrame):
-        raise errors.ValidationError(f"apply_scheduler takes a pandas DataFrame, not {type(edited).__name__}")
-    plans = _plan_rows(conn, edited)
-    if dry_run:
-        rows = [
-            {"domain": p.name, "field": field, "old": old, "new": p.values[field]}
-            for p in plans
-            for field, (old, _new) in p.changes.items()
-        ]
-        preview = pd.DataFrame(rows, columns=["domain", "field", "old", "new"])
-        return preview.astype({"domain": "string", "field": "string", "old": "Int64", "new": "Int64"})
-    outcomes = []
-    for p in plans:
-        if not p.values:
-            outcomes.append({"domain": p.name, "uuid": p.uuid, "status": "unchanged", "message": ""})
-            continue
-        summary = ", ".join(f"{field} {old} -> {p.values[field]}" for field, (old, _new) in p.changes.items())
-        try:
-            Domain(conn, p.vm, name=p.name, uuid=p.uuid).set_scheduler(**p.values)
-        except errors.EsxnbError as exc:
-            outcomes.append({"domain": p.name, "uuid": p.uuid, "status": "error", "message": str(exc)})
-        else:
-            outcomes.append({"domain": p.name, "uuid": p.uuid, "status": "ok", "message": summary})
-    result = pd.DataFrame(outcomes, columns=["domain", "uuid", "status", "message"])
-    result = result.astype({"domain": "string", "uuid": "string", "message": "string"})
-    result["status"] = pd.Categorical(result["status"], categories=["ok", "error", "unchanged"])
-    return result

@@ -1,0 +1,230 @@
+"""One PropertyCollector retrieval for any set of tables.
+
+The property paths of every table asked for are merged per managed-object type into one
+RetrievePropertiesEx (paged with ContinueRetrievePropertiesEx) over the connection's
+container views: the VMs in scope, the inventory structure (folders, datacenters, compute
+resources, hosts, pools: the parent map that paths are computed from) and one view per
+further type. Answers are decoded straight into rows by :mod:`esxnb._fastpc`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from pyVmomi import vim, vmodl
+from pyVmomi.VmomiSupport import GetWsdlType
+
+from .._fastpc import FastCollector, Ref, Retrieval, StaleSessionError, ref_of
+from .._faults import translate
+from ._structure import Structure
+from ._spec import Row, TableSpec
+
+if TYPE_CHECKING:
+    from .._protocol import ConnectionLike
+
+__all__ = ["Reading", "read"]
+
+PC = vmodl.query.PropertyCollector
+
+_BASIC = ("name", "parent")
+# The types of the structure view. ComputeResource/ResourcePool already cover their
+# subtypes; the subtypes are named too for servers that match view types exactly.
+_STRUCTURE = (
+    "Folder",
+    "Datacenter",
+    "ComputeResource",
+    "ClusterComputeResource",
+    "HostSystem",
+    "ResourcePool",
+    "VirtualApp",
+)
+# The property specs of the structure filter (subtypes inherit their parent's spec).
+_STRUCTURE_SPECS = ("Folder", "Datacenter", "ComputeResource", "ResourcePool", "HostSystem")
+_HOST_EXTRA = ("configManager.autoStartManager",)
+_AUTOSTART_PATHS = ("config.defaults.enabled", "config.powerInfo")
+
+
+def _vim_type(name: str) -> Any:
+    return GetWsdlType("urn:vim25", name)
+
+
+def _view_traversal() -> Any:
+    return PC.TraversalSpec(name="view", type=vim.view.ContainerView, path="view", skip=False)
+
+
+def _over_view(view: Any, specs: list[Any]) -> Any:
+    return PC.FilterSpec(
+        objectSet=[PC.ObjectSpec(obj=view, skip=True, selectSet=[_view_traversal()])], propSet=specs
+    )
+
+
+class Reading:
+    """What one read brought back: the structure (with every object's properties) and its cost."""
+
+    def __init__(self, structure: Structure, round_trips: int, started: float, server: str) -> None:
+        self.structure = structure
+        self.round_trips = round_trips
+        self.started = started
+        self.server = server
+
+    def rows(self, spec: TableSpec, extra: dict[str, Any]) -> list[Row]:
+        """The rows of ``spec``, expanded and filtered."""
+        result = self.structure.result
+        table = result.table(*spec.types)
+        rows: list[Row] = []
+        for ref, props in zip(table.refs, table.rows):
+            row = Row(ref, props, self.structure, extra)
+            if spec.expand is None:
+                if spec.keep is None or spec.keep(row):
+                    rows.append(row)
+                continue
+            for item in spec.expand(row):
+                expanded = Row(ref, props, self.structure, extra, item)
+                if spec.keep is None or spec.keep(expanded):
+                    rows.append(expanded)
+        return rows
+
+    def attrs(self) -> dict[str, Any]:
+        return {
+            "round_trips": self.round_trips,
+            "seconds": round(time.perf_counter() - self.started, 4),
+            "server": self.server,
+        }
+
+
+class _Reader:
+    def __init__(self, conn: ConnectionLike) -> None:
+        self.conn = conn
+        self.views = conn.views
+        self.collector = FastCollector(conn.session)
+        self.round_trips = 0
+
+    # -- views ------------------------------------------------------------------------
+    def _structure_root(self) -> Any:
+        return self.conn.datacenter if self.conn.datacenter is not None else self.conn.content.rootFolder
+
+    def _view(self, attr_or_type: str, container: Any, types: Sequence[str]) -> Any:
+        views = self.views
+        current = (
+            views.others.get(attr_or_type)
+            if attr_or_type not in ("vms", "structure")
+            else getattr(views, attr_or_type)
+        )
+        if current is not None:
+            return current
+        with translate("cannot create an inventory view"):
+            view = self.conn.content.viewManager.CreateContainerView(
+                container, [_vim_type(t) for t in types], True
+            )
+        self.round_trips += 1
+        if attr_or_type in ("vms", "structure"):
+            setattr(views, attr_or_type, view)
+        else:
+            views.others[attr_or_type] = view
+        return view
+
+    # -- filter specs ----------------------------------------------------------------
+    def _filters(self, paths: dict[str, list[str]]) -> list[Any]:
+        filters = []
+        vm_paths = paths.pop("VirtualMachine", None)
+        if vm_paths is not None:
+            view = self._view("vms", self.conn.scope, ("VirtualMachine",))
+            filters.append(_over_view(view, [PC.PropertySpec(type=vim.VirtualMachine, pathSet=vm_paths)]))
+        structure_specs = []
+        for kind in _STRUCTURE_SPECS:
+            wanted = [*_BASIC, *(_HOST_EXTRA if kind == "HostSystem" else ()), *paths.pop(kind, [])]
+            structure_specs.append(PC.PropertySpec(type=_vim_type(kind), pathSet=list(dict.fromkeys(wanted))))
+        for kind in [k for k in paths if k in _STRUCTURE]:  # subtypes with properties of their own
+            wanted = [*_BASIC, *paths.pop(kind)]
+            structure_specs.append(PC.PropertySpec(type=_vim_type(kind), pathSet=list(dict.fromkeys(wanted))))
+        structure = _over_view(self._view("structure", self._structure_root(), _STRUCTURE), structure_specs)
+        if self.conn.datacenter is not None:  # a view never holds its own container
+            structure.objectSet.append(PC.ObjectSpec(obj=self.conn.datacenter, skip=False))
+        filters.append(structure)
+        for kind, wanted in sorted(paths.items()):
+            view = self._view(kind, self._structure_root(), (kind,))
+            filters.append(_over_view(view, [PC.PropertySpec(type=_vim_type(kind), pathSet=wanted)]))
+        return filters
+
+    def _autostart_filter(self, managers: Iterable[Ref]) -> Any | None:
+        stub = self.conn.session.stub
+        objects = [
+            PC.ObjectSpec(obj=vim.host.AutoStartManager(ref.value, stub), skip=False)
+            for ref in sorted(managers)
+        ]
+        if not objects:
+            return None
+        return PC.FilterSpec(
+            objectSet=objects,
+            propSet=[PC.PropertySpec(type=vim.host.AutoStartManager, pathSet=list(_AUTOSTART_PATHS))],
+            # Hosts without an autostart manager (or with one we may not read) are not an error.
+            reportMissingObjectsInResults=True,
+        )
+
+    # -- retrievals -------------------------------------------------------------------
+    def _retrieve(self, build: Callable[[], list[Any]]) -> Retrieval:
+        """Run the filter specs ``build()`` makes; once more with new views if the session changed."""
+        with self.views.lock:
+            try:
+                return self._retrieve_once(build)
+            except StaleSessionError:
+                # Views die with their session. Creating new ones through pyvmomi also
+                # logs in again when the session itself has expired.
+                self.views.forget()
+            return self._retrieve_once(build)
+
+    def _retrieve_once(self, build: Callable[[], list[Any]]) -> Retrieval:
+        specs = build()
+        try:
+            return self.collector.retrieve(
+                specs, context=f"cannot read the inventory of {self.conn.uri.hostname}"
+            )
+        finally:
+            self.round_trips += self.collector.round_trips
+            self.collector.round_trips = 0
+
+    def specs_for(self, tables: Sequence[TableSpec], *, autostart_managers: Iterable[Ref] = ()) -> list[Any]:
+        paths: dict[str, list[str]] = {}
+        for spec in tables:
+            merged = paths.setdefault(spec.type, [])
+            merged.extend(p for p in spec.paths if p not in merged)
+        specs = self._filters(paths)
+        extra = self._autostart_filter(autostart_managers)
+        if extra is not None:
+            specs.append(extra)
+        return specs
+
+    def read(self, tables: Sequence[TableSpec]) -> Reading:
+        started = time.perf_counter()
+        autostart = any("autostart" in spec.needs for spec in tables)
+        known = set(self.views.autostart_managers) if autostart else set()
+        result = self._retrieve(lambda: self.specs_for(tables, autostart_managers=known))
+        structure = Structure(
+            result, datacenter=self.conn.datacenter, datacenter_path=self.conn.datacenter_path
+        )
+        if autostart:
+            managers = {m for m in structure.host_autostart_managers().values() if m is not None}
+            self.views.autostart_managers |= managers
+            new = managers - known
+            if new:
+                filter_spec = self._autostart_filter(new)
+                structure.add(self._retrieve(lambda: [filter_spec]))
+        return Reading(structure, self.round_trips, started, str(self.conn.uri))
+
+
+def read(conn: ConnectionLike, tables: Sequence[TableSpec]) -> Reading:
+    """One retrieval for every table in ``tables`` (views created on first use)."""
+    return _Reader(conn).read(tables)
+
+
+def filter_specs(conn: ConnectionLike, tables: Sequence[TableSpec]) -> list[Any]:
+    """The filter specs a read of ``tables`` sends (views created as needed), for benchmarks."""
+    reader = _Reader(conn)
+    with reader.views.lock:
+        return reader.specs_for(tables)
+
+
+def scope_ref(conn: ConnectionLike) -> Ref:
+    return ref_of(conn.scope)

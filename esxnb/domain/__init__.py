@@ -1,0 +1,33 @@
+"""The domain kind: ``Domain`` handles (lifecycle, scheduler, dumpxml, undefine), finding
+domains, ``define``, and the ``domains()`` table."""
+
+from .._vocabulary import STATE_WORDS
+from ._define import DefinePlan, define, plan_define
+from ._facet import DomainFacet, as_domain
+from ._handle import Domain, datacenter_of
+from ._lifecycle import DEFAULT_SHUTDOWN_TIMEOUT, OPERATIONS
+from ._lookup import find_domain, list_vms
+from ._names import display_name, inventory_name, normalize_uuid
+from ._table import DOMAINS, domain_id, placement_columns, vm_name
+
+__all__ = [
+    "Domain",
+    "DomainFacet",
+    "find_domain",
+    "list_vms",
+    "as_domain",
+    "define",
+    "plan_define",
+    "DefinePlan",
+    "datacenter_of",
+    "display_name",
+    "inventory_name",
+    "normalize_uuid",
+    "STATE_WORDS",
+    "DEFAULT_SHUTDOWN_TIMEOUT",
+    "OPERATIONS",
+    "DOMAINS",
+    "domain_id",
+    "vm_name",
+    "placement_columns",
+]

@@ -29,6 +29,10 @@ class ConnectionLike(Protocol):
     memo: dict[str, Any]
 
     @property
+    def si(self) -> Any:
+        """The ServiceInstance (pyvmomi)."""
+
+    @property
     def content(self) -> Any:
         """The ServiceContent (pyvmomi)."""
 

@@ -11,12 +11,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
 
 from pyVmomi import vmodl
 
 from ._faults import translate
+
+if TYPE_CHECKING:
+    from ._protocol import ConnectionLike
 
 __all__ = ["follow", "next_update", "long_poll_seconds", "Stop"]
 
@@ -32,7 +35,7 @@ _CANCEL_POLL_S = 1
 Stop = Callable[[str], BaseException]
 
 
-def long_poll_seconds(conn: Any, wanted: float) -> int:
+def long_poll_seconds(conn: ConnectionLike, wanted: float) -> int:
     """``maxWaitSeconds`` for one WaitForUpdatesEx: at most ``wanted``, and a second less than
     the connection's request timeout, so that the server's legitimate silence during a long
     poll is not taken for a server that stopped answering (0: ask and return at once)."""
@@ -43,7 +46,7 @@ def long_poll_seconds(conn: Any, wanted: float) -> int:
 
 
 def next_update(
-    conn: Any, collector: Any, version: str, remaining: float, cancel_event: threading.Event | None
+    conn: ConnectionLike, collector: Any, version: str, remaining: float, cancel_event: threading.Event | None
 ) -> Any:
     """One WaitForUpdatesEx on ``collector``, bounded by the ``remaining`` seconds and kept
     short when a ``cancel_event`` must be noticed; None when nothing changed meanwhile."""
@@ -56,14 +59,14 @@ def next_update(
 
 
 def follow(
-    conn: Any,
+    conn: ConnectionLike,
     spec: Any,
     *,
     description: str,
     deadline: float | None,
     cancel_event: threading.Event | None,
     stop: Stop,
-) -> Iterator[list[Any]]:
+) -> Generator[list[Any], None, None]:
     """Yield the ObjectUpdates of each change batch of the filter ``spec`` (the first batch
     holds the current values), until the caller stops iterating.
 

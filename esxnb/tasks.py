@@ -13,7 +13,7 @@ import threading
 import time
 from contextlib import closing
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyVmomi import vim, vmodl
 
@@ -22,6 +22,9 @@ from .errors import TaskCancelledError
 from ._collect import retrieve
 from ._faults import fault_message, to_esxnb_error, translate
 from ._updates import follow, long_poll_seconds, next_update
+
+if TYPE_CHECKING:
+    from ._protocol import ConnectionLike
 
 __all__ = [
     "wait_for_task",
@@ -75,7 +78,7 @@ def question_choices(question: Any) -> tuple[list[tuple[str, str]], str | None]:
 
 
 def handle_question(
-    conn: Any,
+    conn: ConnectionLike,
     vm: Any,
     question: Any,
     *,
@@ -113,7 +116,7 @@ def handle_question(
 
 
 def prepare_vm_for_task(
-    conn: Any,
+    conn: ConnectionLike,
     vm: Any,
     properties: tuple[str, ...] = (),
     *,
@@ -180,7 +183,7 @@ def _task_id(task: Any | None) -> str | None:
     return getattr(task, "_moId", None) if task is not None else None
 
 
-def _cancel(conn: Any, task: Any) -> bool:
+def _cancel(conn: ConnectionLike, task: Any) -> bool:
     """Cancel ``task`` if the server says it can be cancelled; True when it was."""
     try:
         info = retrieve(conn.content, [task], ["info.cancelable", "info.state"]).get(task, {})
@@ -205,7 +208,7 @@ def _message(info: dict[str, Any]) -> str:
 
 
 def wait_for_task(
-    conn: Any,
+    conn: ConnectionLike,
     task: Any,
     *,
     progress: Progress | None = None,

@@ -41,7 +41,7 @@ def build_frame(spec: TableSpec, rows: list[Row]) -> pd.DataFrame:
     import pandas as pd
 
     columns: dict[str, list[Any]] = {column.name: [] for column in spec.columns}
-    computed = [(columns[column.name].append, column.compute) for column in spec.columns]
+    computed = [(columns[column.name].append, column.reader()) for column in spec.columns]
     for row in rows:
         for append, compute in computed:
             append(compute(row))

@@ -63,7 +63,7 @@ class Row:
     def host_place(self, path: str = "runtime.host") -> tuple[str | None, str | None, str | None, str | None]:
         """``(host, compute resource, cluster, datacenter)`` of the host at ``path`` (or this host)."""
         host = self.ref if self.ref.type == "HostSystem" else self.ref_at(path)
-        return self.once("host_place:" + path, lambda: self.structure.host_place(host))
+        return self.structure.host_place(host)
 
     def datacenter_path(self) -> str | None:
         """The object's datacenter path: through its host, else through its parents."""
@@ -86,9 +86,14 @@ class Column:
     doc: str = ""
 
     def compute(self, row: Row) -> Any:
+        return self.reader()(row)
+
+    def reader(self) -> Callable[[Row], Any]:
+        """The function computing this column's value from a row."""
         if self.value is not None:
-            return self.value(row)
-        return row.get(self.path or self.name)
+            return self.value
+        path = self.path or self.name
+        return lambda row: row.props.get(path)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ class Structure:
         self._cr_paths: dict[Ref, str | None] = {}
         self._folder_paths: dict[Ref, str | None] = {}
         self._pool_paths: dict[Ref, str | None] = {}
+        self._host_places: dict[Ref, tuple[str | None, str | None, str | None, str | None]] = {}
         if datacenter is not None and datacenter_path:
             self._dc_paths[ref_of(datacenter)] = datacenter_path
 
@@ -48,7 +49,7 @@ class Structure:
             return None
         if ref in self._dc_of:
             return self._dc_of[ref]
-        walked = []
+        walked: list[Ref] = []
         found = None
         current: Ref | None = ref
         while current is not None and len(walked) < 1000:
@@ -85,18 +86,19 @@ class Structure:
         """Names from the datacenter's top folder (vm/host folder, excluded) down to ``ref``."""
         if ref in cache:
             return cache[ref]
-        names: list[str] | None = []
+        names: list[str] = []
+        visible = True
         current: Ref | None = ref
         while current is not None:
             parent = self.parent(current)
             if parent is None or current not in self.props:
-                names = None  # not under a datacenter we can see
+                visible = False  # not under a datacenter we can see
                 break
             if parent.type == "Datacenter":
                 break  # current is the datacenter's vmFolder/hostFolder
             names.append(self.name(current) or current.value)
             current = parent
-        path = "/".join(reversed(names)) if names is not None else None
+        path = "/".join(reversed(names)) if visible else None
         cache[ref] = path
         return path
 
@@ -135,10 +137,18 @@ class Structure:
         """``(host name, compute resource path, cluster path or None, datacenter path)``."""
         if host is None:
             return None, None, None, None
-        cr = self.parent(host)
-        cr_path = self.compute_resource_path(cr)
-        cluster = cr_path if cr is not None and cr.type == "ClusterComputeResource" else None
-        return self.name(host), cr_path, cluster, self.datacenter_path(self.datacenter_of(host))
+        place = self._host_places.get(host)
+        if place is None:
+            cr = self.parent(host)
+            cr_path = self.compute_resource_path(cr)
+            cluster = cr_path if cr is not None and cr.type == "ClusterComputeResource" else None
+            place = self._host_places[host] = (
+                self.name(host),
+                cr_path,
+                cluster,
+                self.datacenter_path(self.datacenter_of(host)),
+            )
+        return place
 
     def within(self, ref: Ref, scope: Ref) -> bool:
         """Whether ``ref`` lies below ``scope`` (the root folder holds everything)."""

@@ -11,13 +11,16 @@ import http.client
 import logging
 import socket
 import ssl
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from .. import errors
 from ..tasks import wait_for_task
 from .._faults import to_esxnb_error, translate
 from ..vmx._paths import split_datastore_path
+
+if TYPE_CHECKING:
+    from .._protocol import ConnectionLike
 
 __all__ = [
     "folder_url",
@@ -44,7 +47,7 @@ def parse_datastore_path(datastore_path: str) -> tuple[str, str, str]:
     return datastore, directory, path
 
 
-def _datacenter_path(conn: Any, datacenter_path: str | None) -> str:
+def _datacenter_path(conn: ConnectionLike, datacenter_path: str | None) -> str:
     path = datacenter_path or conn.datacenter_path
     if not path:
         raise errors.ValidationError(
@@ -54,18 +57,18 @@ def _datacenter_path(conn: Any, datacenter_path: str | None) -> str:
     return path
 
 
-def folder_url(conn: Any, datastore_path: str, *, datacenter_path: str | None = None) -> str:
+def folder_url(conn: ConnectionLike, datastore_path: str, *, datacenter_path: str | None = None) -> str:
     """The ``/folder`` URL of a datastore file (server part included)."""
     return _server(conn) + _target(conn, datastore_path, datacenter_path)
 
 
-def _server(conn: Any) -> str:
+def _server(conn: ConnectionLike) -> str:
     session = conn.session
     host = f"[{session.hostname}]" if ":" in session.hostname else session.hostname
     return f"{session.transport}://{host}:{session.port}"
 
 
-def _target(conn: Any, datastore_path: str, datacenter_path: str | None) -> str:
+def _target(conn: ConnectionLike, datastore_path: str, datacenter_path: str | None) -> str:
     datastore, _directory, path = parse_datastore_path(datastore_path)
     query = urlencode(
         {"dcPath": _datacenter_path(conn, datacenter_path), "dsName": datastore}, quote_via=quote
@@ -74,7 +77,7 @@ def _target(conn: Any, datastore_path: str, datacenter_path: str | None) -> str:
     return "/folder/" + quote(path, safe="/") + "?" + query
 
 
-def _open(conn: Any) -> http.client.HTTPConnection:
+def _open(conn: ConnectionLike) -> http.client.HTTPConnection:
     session = conn.session
     proxy = getattr(conn.uri, "proxy", None)
     timeout = session.timeout
@@ -94,7 +97,11 @@ def _open(conn: Any) -> http.client.HTTPConnection:
 
 
 def _request(
-    conn: Any, method: str, datastore_path: str, datacenter_path: str | None, body: bytes | None = None
+    conn: ConnectionLike,
+    method: str,
+    datastore_path: str,
+    datacenter_path: str | None,
+    body: bytes | None = None,
 ) -> tuple[int, bytes]:
     """One request with the session cookie; logs in again once when the server says 401."""
     target = _target(conn, datastore_path, datacenter_path)
@@ -105,7 +112,9 @@ def _request(
     return status, data
 
 
-def _send(conn: Any, method: str, target: str, datastore_path: str, body: bytes | None) -> tuple[int, bytes]:
+def _send(
+    conn: ConnectionLike, method: str, target: str, datastore_path: str, body: bytes | None
+) -> tuple[int, bytes]:
     cookie = conn.session.session_cookie
     headers = {"Cookie": f'vmware_soap_session="{cookie}"'} if cookie else {}
     if body is not None:
@@ -125,18 +134,23 @@ def _send(conn: Any, method: str, target: str, datastore_path: str, body: bytes 
         client.close()
 
 
-def _touch_session(conn: Any) -> None:
+def _touch_session(conn: ConnectionLike) -> None:
     """A cheap SOAP call that needs a session: the session stub logs in again if it has expired."""
     with translate("checking the session"):
         conn.si.CurrentTime()
 
 
-def _where(datastore_path: str, conn: Any, datacenter_path: str | None) -> str:
+def _where(datastore_path: str, conn: ConnectionLike, datacenter_path: str | None) -> str:
     return f"{datastore_path} (datacenter {_datacenter_path(conn, datacenter_path)!r} on {conn.session.hostname})"
 
 
 def _check(
-    status: int, data: bytes, action: str, datastore_path: str, conn: Any, datacenter_path: str | None
+    status: int,
+    data: bytes,
+    action: str,
+    datastore_path: str,
+    conn: ConnectionLike,
+    datacenter_path: str | None,
 ) -> None:
     if 200 <= status < 300:
         return
@@ -153,7 +167,7 @@ def _check(
     )
 
 
-def download(conn: Any, datastore_path: str, *, datacenter_path: str | None = None) -> bytes:
+def download(conn: ConnectionLike, datastore_path: str, *, datacenter_path: str | None = None) -> bytes:
     """The content of ``[datastore] path`` (at most 64 MiB)."""
     status, data = _request(conn, "GET", datastore_path, datacenter_path)
     _check(status, data, "download", datastore_path, conn, datacenter_path)
@@ -164,7 +178,7 @@ def download(conn: Any, datastore_path: str, *, datacenter_path: str | None = No
     return data
 
 
-def exists(conn: Any, datastore_path: str, *, datacenter_path: str | None = None) -> bool:
+def exists(conn: ConnectionLike, datastore_path: str, *, datacenter_path: str | None = None) -> bool:
     """Whether a file or directory is there."""
     status, data = _request(conn, "HEAD", datastore_path, datacenter_path)
     if status == 404:
@@ -180,7 +194,7 @@ def exists(conn: Any, datastore_path: str, *, datacenter_path: str | None = None
 
 
 def upload(
-    conn: Any,
+    conn: ConnectionLike,
     datastore_path: str,
     data: bytes | str,
     *,
@@ -202,7 +216,11 @@ def upload(
 
 
 def delete(
-    conn: Any, datastore_path: str, *, datacenter_path: str | None = None, datacenter: Any | None = None
+    conn: ConnectionLike,
+    datastore_path: str,
+    *,
+    datacenter_path: str | None = None,
+    datacenter: Any | None = None,
 ) -> None:
     """Delete a file or directory with the FileManager (``datacenter`` defaults to the connection's)."""
     parse_datastore_path(datastore_path)

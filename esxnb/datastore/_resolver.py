@@ -11,7 +11,7 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyVmomi import vim
 
@@ -20,6 +20,9 @@ from .._collect import in_view, retrieve
 from ..tasks import wait_for_task
 from .._faults import translate
 from ..vmx._paths import UNKNOWN_VMX_DIR, split_datastore_path
+
+if TYPE_CHECKING:
+    from .._protocol import ConnectionLike
 
 __all__ = ["OnlineDatastores", "DatastoreInfo", "datastores_of", "VOLUMES"]
 
@@ -53,7 +56,7 @@ def _volume_id(url: str | None) -> str | None:
     return match.group(1) if match else None
 
 
-def datastores_of(conn: Any, objects: Iterable[Any] | None = None) -> list[DatastoreInfo]:
+def datastores_of(conn: ConnectionLike, objects: Iterable[Any] | None = None) -> list[DatastoreInfo]:
     """The datastores the connection's host (else its compute resource / datacenter) sees."""
     if objects is None:
         holder = conn.host or conn.compute_resource or conn.datacenter
@@ -91,7 +94,7 @@ def datastores_of(conn: Any, objects: Iterable[Any] | None = None) -> list[Datas
 class OnlineDatastores:
     """A :class:`~esxnb.vmx.DatastoreResolver` for the datastores a live host sees."""
 
-    def __init__(self, datastores: Iterable[DatastoreInfo], *, conn: Any = None) -> None:
+    def __init__(self, datastores: Iterable[DatastoreInfo], *, conn: ConnectionLike = None) -> None:
         self.datastores = list(datastores)
         self._conn = conn  # for reading disks' controller models; None offline
         self._by_name = {d.name: d for d in self.datastores}

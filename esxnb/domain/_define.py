@@ -180,7 +180,7 @@ def define(
     return Domain(conn, vm, name=plan.name, uuid=uuid)
 
 
-def _registered_after_lost_answer(conn: Any, plan: DefinePlan, directory_path: str | None) -> Any:
+def _registered_after_lost_answer(conn: ConnectionLike, plan: DefinePlan, directory_path: str | None) -> Any:
     """The VM the server registered from ``plan.vmx_path`` despite the lost answer, else a text
     saying what happened to the upload (removed, or kept because the server cannot be asked)."""
     try:
@@ -199,7 +199,7 @@ def _registered_after_lost_answer(conn: Any, plan: DefinePlan, directory_path: s
     )
 
 
-def _task_failed(conn: Any, task: Any) -> bool:
+def _task_failed(conn: ConnectionLike, task: Any) -> bool:
     """True when the server says ``task`` ended in error (failed or cancelled)."""
     try:
         state = retrieve(conn.content, [task], ["info.state"]).get(task, {}).get("info.state")
@@ -208,7 +208,7 @@ def _task_failed(conn: Any, task: Any) -> bool:
     return str(state) == "error"
 
 
-def _remove_uploaded(conn: Any, vmx_path: str, directory_path: str | None) -> str:
+def _remove_uploaded(conn: ConnectionLike, vmx_path: str, directory_path: str | None) -> str:
     """Delete what define uploaded; the text says what happened."""
     target = directory_path or vmx_path
     try:
@@ -219,7 +219,7 @@ def _remove_uploaded(conn: Any, vmx_path: str, directory_path: str | None) -> st
     return f"the uploaded {target} was removed again"
 
 
-def _refuse_existing(conn: Any, plan: DefinePlan) -> None:
+def _refuse_existing(conn: ConnectionLike, plan: DefinePlan) -> None:
     """DomainExistsError when the datacenter already has a domain with this name or uuid."""
     container = conn.datacenter or conn.scope
     vms = list_vms(conn, ("name", "config.uuid"), container=container)

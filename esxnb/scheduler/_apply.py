@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import errors
 from ..domain import Domain, display_name, list_vms, normalize_uuid
@@ -16,6 +16,9 @@ from ._settings import (
     validate,
     wanted_from_row,
 )
+
+if TYPE_CHECKING:
+    from .._protocol import ConnectionLike
 
 __all__ = ["apply_frame"]
 
@@ -38,7 +41,7 @@ class _RowPlan:
     values: dict[str, int]
 
 
-def _plan_rows(conn: Any, edited: Any) -> list[_RowPlan]:
+def _plan_rows(conn: ConnectionLike, edited: Any) -> list[_RowPlan]:
     if "uuid" not in edited.columns and "name" not in edited.columns:
         raise errors.ValidationError(
             "the scheduler DataFrame needs a 'uuid' or 'name' column to tell the domains apart "
@@ -106,7 +109,7 @@ def _plan_rows(conn: Any, edited: Any) -> list[_RowPlan]:
     return plans
 
 
-def apply_frame(conn: Any, edited: Any, *, dry_run: bool = True) -> Any:
+def apply_frame(conn: ConnectionLike, edited: Any, *, dry_run: bool = True) -> Any:
     """Preview or apply an edited ``scheduler()`` DataFrame (see ``Connection.apply_scheduler``)."""
     import pandas as pd
 

@@ -9,6 +9,7 @@ from pyVmomi import vim
 
 from .. import errors
 from .._ancestry import ancestors
+from .._scheduling import allocation_spec, settings_from_allocation, validate
 from .._collect import retrieve
 from .._faults import translate
 from .._vocabulary import domain_state
@@ -91,7 +92,6 @@ class Domain:
 
     def scheduler(self) -> dict[str, Any]:
         """``{"reservation": MHz, "limit": MHz or -1, "shares": n or -1/-2/-3, "shares_level": ...}``."""
-        from ..scheduler import settings_from_allocation
 
         settings = settings_from_allocation(self._read(("config.cpuAllocation",)).get("config.cpuAllocation"))
         return {**settings.as_dict(), "shares_level": settings.shares_level}
@@ -141,7 +141,6 @@ class Domain:
         cancel_event: threading.Event | None = None,
     ) -> None:
         """Change the CPU scheduler parameters (spec "Scheduler configuration"); None keeps a value."""
-        from ..scheduler import allocation_spec, settings_from_allocation, validate
 
         props = self._read(("config.cpuAllocation", "config.hardware.numCPU"))
         current = settings_from_allocation(props.get("config.cpuAllocation"))

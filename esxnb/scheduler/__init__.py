@@ -3,7 +3,7 @@ validation, the ``scheduler()`` table and applying an edited one."""
 
 from ._apply import apply_frame
 from ._facet import SchedulerFacet
-from ._settings import (
+from .._scheduling import (
     EDITABLE_COLUMNS,
     SHARES_LEVELS,
     SchedulerSettings,

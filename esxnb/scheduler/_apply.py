@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import errors
 from ..domain import Domain, display_name, list_vms, normalize_uuid
-from ._settings import (
+from .._scheduling import (
     EDITABLE_COLUMNS,
     diff_frame,
     is_missing,

@@ -15,8 +15,8 @@ from typing import Any
 
 from pyVmomi import vim
 
-from .. import errors
-from .._vocabulary import SHARES_LEVEL_NAMES, SHARES_LEVEL_VALUES
+from . import errors
+from ._vocabulary import SHARES_LEVEL_NAMES, SHARES_LEVEL_VALUES
 
 __all__ = [
     "SchedulerSettings",

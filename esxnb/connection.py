@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 from urllib.parse import quote
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import errors
+from . import errors, interfaces, networks, storage
 from ._collect import retrieve
 from ._location import Location, resolve_host_by_ip, resolve_ip, resolve_path, resolve_single_host
 from ._session import DEFAULT_TIMEOUT, Session
@@ -16,6 +16,9 @@ from .migration import MigrationMixin
 from .online_conversion import ConversionMixin
 from .operations import OperationsMixin
 from .uri import URI, default_username, parse_uri
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Connection", "connect"]
 
@@ -135,6 +138,32 @@ class Connection(InventoryMixin, OperationsMixin, MigrationMixin, ConversionMixi
         state = "closed" if self._closed else "open"
         user = self.session.username or "?"
         return f"<esxnb.Connection {self.uri} user={user!r} {state}>"
+
+    # -- storage, networks, interfaces (issue 16; thin delegations, moved at merge) -----------
+    def pools(self) -> pd.DataFrame:
+        """Datastores as libvirt storage pools (name, uuid, type, capacity, NFS source, ...)."""
+        return storage.list_pools(self)
+
+    def pool(self, name: str) -> storage.StoragePool:
+        return storage.find_pool(self, name)
+
+    def networks(self) -> pd.DataFrame:
+        """The bound host's standard vSwitches as libvirt networks."""
+        return networks.list_networks(self)
+
+    def network(self, name: str) -> networks.Network:
+        return networks.find_network(self, name)
+
+    def define_network(self, xml: str | bytes) -> networks.Network:
+        """Create a vSwitch, its port groups, uplinks and shaping from libvirt <network> XML."""
+        return networks.define_network(self, xml)
+
+    def interfaces(self) -> pd.DataFrame:
+        """The bound host's physical NICs as libvirt interfaces."""
+        return interfaces.list_interfaces(self)
+
+    def interface(self, name: str) -> interfaces.Interface:
+        return interfaces.find_interface(self, name)
 
 
 def _check_server_type(uri: URI, session: Session, hostname: str) -> None:

@@ -90,7 +90,8 @@ func (st *state) prepareInventory() error {
 		return err
 	}
 	simulator.Map.AddHandler(&updateWatcher{st: st})
-	st.prepareStorage() // vdisk.go
+	st.prepareStorage()  // vdisk.go
+	st.prepareNetworks() // network.go
 	for _, e := range simulator.Map.All("VirtualMachine") {
 		vm := e.(*simulator.VirtualMachine)
 		simulator.Map.WithLock(vm, func() { fixModelCdrom(vm) })

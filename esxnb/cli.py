@@ -1,7 +1,7 @@
 """The ``esxnb`` command: a thin shell over the package for runbooks and training rooms.
 
 Sub-commands: ``sim``, ``lab``, ``domxml-from-native``, ``domxml-to-native``, ``domains``,
-``migrate``. Errors print as ``error: ...`` on stderr with exit status 1, like virsh.
+``migrate``, and virsh's ``pool-*``, ``vol-*``, ``net-*`` and ``iface-*`` commands. Errors print as ``error: ...`` on stderr with exit status 1, like virsh.
 """
 
 from __future__ import annotations
@@ -167,7 +167,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.set_defaults(run=_migrate)
 
     from . import lab
+    from ._cli_storage import register as register_storage
     from .simulator import __main__ as sim_main
+
+    register_storage(commands, with_connection)  # pool-, vol-, net-, iface- commands
 
     sub = commands.add_parser("sim", help="run a local vSphere simulator in the foreground")
     sim_main.add_arguments(sub)

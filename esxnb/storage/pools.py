@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pyVmomi import vim
+from pyVmomi import vim, vmodl
 
 from .. import errors
 from .._collect import in_view, retrieve
@@ -227,7 +227,7 @@ class StoragePool:
             self.ref.RefreshDatastore()
             try:
                 self.ref.RefreshDatastoreStorageInfo()
-            except vim.fault.NotSupported:
+            except (vim.fault.NotSupported, vmodl.fault.MethodNotFound):
                 pass
 
     @property

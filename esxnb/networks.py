@@ -346,16 +346,18 @@ class Network:
         """Remove the vSwitch and its port groups; refused while a VM or VMkernel NIC uses one."""
         hn, vswitch = self._read()
         info = hn.info(vswitch)
+        busy = []
         for pg in info.port_groups:
             users = hn.users(pg.name)
             others = [t for t in pg.port_types if t != "virtualMachine"]
             if others and not users:
                 users = [f"a '{others[0]}' port"]
             if users:
-                raise errors.InvalidStateError(
-                    f"not undefining network {self.name!r}: its port group {pg.name!r} is in use by "
-                    f"{', '.join(users)}"
-                )
+                busy.append(f"{pg.name!r} by {', '.join(users)}")
+        if busy:
+            raise errors.InvalidStateError(
+                f"not undefining network {self.name!r}: its port groups are in use: {'; '.join(busy)}"
+            )
         system = hn.system
         for pg in info.port_groups:
             with translate(f"removing port group {pg.name!r} of network {self.name!r}"):

@@ -20,6 +20,7 @@ from pyVmomi import vim
 from . import errors
 from ._collect import in_view, retrieve
 from ._faults import translate
+from ._vimtypes import short_type_name
 from .vmx._paths import UNKNOWN_VMX_DIR, split_datastore_path
 
 __all__ = ["ConversionMixin", "OnlineDatastores", "DatastoreInfo", "default_hw_version", "datastores_of"]
@@ -181,7 +182,7 @@ class OnlineDatastores:
         except (errors.NotFoundError, errors.TaskError):
             return None
         for info in getattr(result, "file", None) or []:
-            controller = getattr(info, "controllerType", None)
+            controller = short_type_name(getattr(info, "controllerType", None))  # pyVmomi: a class
             if controller:
                 model = _CONTROLLER_MODELS.get(controller)
                 if model is None:

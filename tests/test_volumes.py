@@ -261,3 +261,15 @@ def test_volume_lookup_by_datastore_path_and_unknown_names(pool: StoragePool, sc
         pool.volume("nope/x.vmdk")
     with pytest.raises(errors.NotFoundError, match="not in storage pool"):
         pool.volume("[other] a/b.vmdk")
+
+
+def test_created_adapter_is_what_domxml_to_native_autodetects(
+    conn: Connection, pool: StoragePool, scratch: str
+) -> None:
+    volume = pool.create_volume(f"{scratch}/bus.vmdk", 1, adapter="busLogic")
+    xml = (
+        "<domain type='vmware'><name>auto</name><memory>1048576</memory><os><type>hvm</type></os><devices>"
+        f"<disk type='file' device='disk'><source file='{volume.path}'/><target dev='sda' bus='scsi'/></disk>"
+        "<controller type='scsi' index='0' model='auto'/></devices></domain>"
+    )
+    assert 'scsi0.virtualDev = "buslogic"' in conn.domxml_to_native(xml)

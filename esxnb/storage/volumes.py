@@ -21,6 +21,7 @@ from .._collect import retrieve
 from .._faults import translate
 from .._libvirt_xml import child_text, esc, parse_root, parse_size, reformat_uuid
 from .._rowframe import Column, frame
+from .._vimtypes import short_type_name
 from ..datastore_files import delete as delete_file
 from ..datastore_files import escape_datastore_item
 from ..tasks import Progress, raise_if_cancelled, wait_for_task
@@ -165,8 +166,6 @@ def _volume_info(
     owner = ", ".join(users.get(path, [])) or None
     if isinstance(file, Browser.VmDiskInfo):
         fmt = "thin" if file.thin else ("eagerzeroedthick" if path in eager else "thick")
-        controller = file.controllerType
-        controller_name = getattr(controller, "__name__", None) or str(controller or "")
         return VolumeInfo(
             name=name,
             path=path,
@@ -175,7 +174,7 @@ def _volume_info(
             format=fmt,
             capacity=(file.capacityKb or 0) * 1024,
             allocation=file.fileSize or 0,
-            adapter=_CONTROLLERS.get(controller_name.rsplit(".", 1)[-1]),
+            adapter=_CONTROLLERS.get(short_type_name(file.controllerType) or ""),
             owner=owner,
         )
     kind = "iso" if isinstance(file, Browser.IsoImageInfo) else "raw"

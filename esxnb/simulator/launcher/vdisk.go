@@ -718,15 +718,15 @@ func controllerDDB(dev types.BaseVirtualDevice) string {
 }
 
 // prepareStorage runs once after Create(): datastore mount paths (0.24
-// leaves host[].mountInfo.path empty; libvirt derives pool UUIDs from it)
-// and descriptors for the model's VM disks.
+// leaves host[].mountInfo.path empty; libvirt derives pool UUIDs and the
+// /vmfs/volumes/... file names of VMX files from it) become
+// "/vmfs/volumes/<datastore name>", and the model's VM disks get descriptors.
 func (st *state) prepareStorage() {
 	for _, e := range simulator.Map.All("Datastore") {
 		ds := e.(*simulator.Datastore)
-		url := ds.Info.GetDatastoreInfo().Url
 		for i := range ds.Host {
 			if ds.Host[i].MountInfo.Path == "" {
-				ds.Host[i].MountInfo.Path = url
+				ds.Host[i].MountInfo.Path = "/vmfs/volumes/" + ds.Name
 			}
 		}
 	}

@@ -455,16 +455,26 @@ func networkFolder(host *simulator.HostSystem) (*simulator.Datacenter, *simulato
 	return dc, folder
 }
 
-// attachNetwork gives the host the Network object called name, creating it
-// in the datacenter's network folder when no host has it yet.
-func attachNetwork(host *simulator.HostSystem, name string) {
+// hostNetwork finds the Network object called name in the network folder
+// of the host's datacenter (net nil: none yet; folder nil: no datacenter).
+func hostNetwork(host *simulator.HostSystem, name string) (*simulator.Datacenter, *simulator.Folder, *mo.Network) {
 	dc, folder := networkFolder(host)
 	if folder == nil {
-		return
+		return nil, nil, nil
 	}
 	var children []types.ManagedObjectReference
 	simulator.Map.WithLock(folder, func() { children = append(children, folder.ChildEntity...) })
 	net, _ := simulator.Map.FindByName(name, children).(*mo.Network)
+	return dc, folder, net
+}
+
+// attachNetwork gives the host the Network object called name, creating it
+// in the datacenter's network folder when no host has it yet.
+func attachNetwork(host *simulator.HostSystem, name string) {
+	dc, folder, net := hostNetwork(host, name)
+	if folder == nil {
+		return
+	}
 	if net == nil {
 		net = &mo.Network{}
 		net.Name = name
@@ -489,13 +499,7 @@ func attachNetwork(host *simulator.HostSystem, name string) {
 // detachNetwork takes the Network object called name from the host, and
 // removes it once no host has it.
 func detachNetwork(host *simulator.HostSystem, name string) {
-	dc, folder := networkFolder(host)
-	if folder == nil {
-		return
-	}
-	var children []types.ManagedObjectReference
-	simulator.Map.WithLock(folder, func() { children = append(children, folder.ChildEntity...) })
-	net, _ := simulator.Map.FindByName(name, children).(*mo.Network)
+	dc, folder, net := hostNetwork(host, name)
 	if net == nil {
 		return
 	}

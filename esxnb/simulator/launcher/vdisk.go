@@ -521,30 +521,50 @@ func parseDescriptorFile(file string) *diskDescriptor {
 	return parseDescriptor(data)
 }
 
+// openDisk resolves and reads an existing disk (locked: refused while a
+// powered-on VM uses it); a non-nil fault comes with its message.
+func (st *state) openDisk(dc *types.ManagedObjectReference, name string, locked bool) (string, *diskDescriptor, types.BaseMethodFault, string) {
+	file, fault := st.diskFile(dc, name)
+	if fault != nil {
+		return "", nil, fault, faultName(fault)
+	}
+	d, fault := readDisk(file, name)
+	if fault != nil {
+		return "", nil, fault, fmt.Sprintf("File %s was not found", name)
+	}
+	if locked {
+		if fault, message := lockedFault(dc, name); fault != nil {
+			return "", nil, fault, message
+		}
+	}
+	return file, d, nil, ""
+}
+
+// diskTask runs work on an existing, unlocked disk as a task of call.
+func (st *state) diskTask(w http.ResponseWriter, call *soapCall, dc *types.ManagedObjectReference, name string,
+	work func(file string, d *diskDescriptor) (types.BaseMethodFault, string)) {
+	st.ownTask(w, call.This, call.Method, func() (types.AnyType, types.BaseMethodFault, string) {
+		file, d, fault, message := st.openDisk(dc, name, true)
+		if fault == nil {
+			fault, message = work(file, d)
+		}
+		return nil, fault, message
+	})
+}
+
 func (st *state) deleteVirtualDisk(w http.ResponseWriter, call *soapCall, body []byte) {
 	v, ok := decode(w, body)
 	if !ok {
 		return
 	}
 	req := v.(*types.DeleteVirtualDisk_Task)
-	st.ownTask(w, call.This, call.Method, func() (types.AnyType, types.BaseMethodFault, string) {
-		file, fault := st.diskFile(req.Datacenter, req.Name)
-		if fault != nil {
-			return nil, fault, ""
-		}
-		d, fault := readDisk(file, req.Name)
-		if fault != nil {
-			return nil, fault, fmt.Sprintf("File %s was not found", req.Name)
-		}
-		if fault, message := lockedFault(req.Datacenter, req.Name); fault != nil {
-			return nil, fault, message
-		}
+	st.diskTask(w, call, req.Datacenter, req.Name, func(file string, d *diskDescriptor) (types.BaseMethodFault, string) {
 		for _, f := range extentFiles(file, d) {
 			if err := os.Remove(f); err != nil && !os.IsNotExist(err) {
-				return nil, fileFault(new(types.CannotDeleteFile), req.Name), err.Error()
+				return fileFault(new(types.CannotDeleteFile), req.Name), err.Error()
 			}
 		}
-		return nil, nil, ""
+		return nil, ""
 	})
 }
 
@@ -554,18 +574,7 @@ func (st *state) zeroFillVirtualDisk(w http.ResponseWriter, call *soapCall, body
 		return
 	}
 	req := v.(*types.ZeroFillVirtualDisk_Task)
-	st.ownTask(w, call.This, call.Method, func() (types.AnyType, types.BaseMethodFault, string) {
-		file, fault := st.diskFile(req.Datacenter, req.Name)
-		if fault != nil {
-			return nil, fault, ""
-		}
-		d, fault := readDisk(file, req.Name)
-		if fault != nil {
-			return nil, fault, fmt.Sprintf("File %s was not found", req.Name)
-		}
-		if fault, message := lockedFault(req.Datacenter, req.Name); fault != nil {
-			return nil, fault, message
-		}
+	st.diskTask(w, call, req.Datacenter, req.Name, func(file string, d *diskDescriptor) (types.BaseMethodFault, string) {
 		for _, f := range extentFiles(file, d) {
 			if f == file {
 				continue
@@ -578,10 +587,10 @@ func (st *state) zeroFillVirtualDisk(w http.ResponseWriter, call *soapCall, body
 				err = os.Truncate(f, info.Size())
 			}
 			if err != nil {
-				return nil, fileFault(new(types.CannotAccessFile), req.Name), err.Error()
+				return fileFault(new(types.CannotAccessFile), req.Name), err.Error()
 			}
 		}
-		return nil, nil, ""
+		return nil, ""
 	})
 }
 
@@ -599,14 +608,9 @@ func (st *state) queryVirtualDiskUUID(w http.ResponseWriter, call *soapCall, bod
 		return
 	}
 	req := v.(*types.QueryVirtualDiskUuid)
-	file, fault := st.diskFile(req.Datacenter, req.Name)
+	file, d, fault, message := st.openDisk(req.Datacenter, req.Name, false)
 	if fault != nil {
-		writeFault(w, fault, faultName(fault))
-		return
-	}
-	d, fault := readDisk(file, req.Name)
-	if fault != nil {
-		writeFault(w, fault, fmt.Sprintf("File %s was not found", req.Name))
+		writeFault(w, fault, message)
 		return
 	}
 	writeReturn(w, call.Method, "xsd:string", diskUUID(file, d))
@@ -618,17 +622,12 @@ func (st *state) setVirtualDiskUUID(w http.ResponseWriter, call *soapCall, body 
 		return
 	}
 	req := v.(*types.SetVirtualDiskUuid)
-	file, fault := st.diskFile(req.Datacenter, req.Name)
-	if fault != nil {
-		writeFault(w, fault, faultName(fault))
-		return
-	}
-	d, fault := readDisk(file, req.Name)
+	file, d, fault, message := st.openDisk(req.Datacenter, req.Name, false)
 	if fault == nil && d == nil {
-		fault = fileFault(new(types.CannotAccessFile), req.Name)
+		fault, message = fileFault(new(types.CannotAccessFile), req.Name), req.Name+" is not a virtual disk"
 	}
 	if fault != nil {
-		writeFault(w, fault, fmt.Sprintf("%s is not a virtual disk", req.Name))
+		writeFault(w, fault, message)
 		return
 	}
 	raw, err := hex.DecodeString(strings.NewReplacer(" ", "", "-", "").Replace(req.Uuid))

@@ -3,13 +3,17 @@ a recursive traversal along ``parent``, instead of one round trip per level."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyVmomi import vim, vmodl
 
+from . import errors
 from ._faults import translate
 
-__all__ = ["ancestors"]
+if TYPE_CHECKING:
+    from ._protocol import ConnectionLike
+
+__all__ = ["ancestors", "datacenter_of"]
 
 PC = vmodl.query.PropertyCollector
 
@@ -41,3 +45,15 @@ def ancestors(
         parent = current[2]
         current = found.get(parent._moId) if parent is not None else None
     return chain
+
+
+def datacenter_of(conn: ConnectionLike, obj: Any, *, what: str = "the object") -> tuple[Any, str]:
+    """The datacenter holding ``obj`` and its inventory path (folders included): the
+    connection's own when it is bound to one, else from one retrieval of the ancestors."""
+    if conn.datacenter is not None and conn.datacenter_path:
+        return conn.datacenter, conn.datacenter_path
+    chain = ancestors(conn.content, obj, context=f"finding the datacenter of {what}")
+    for index, (ancestor, _name) in enumerate(chain):
+        if isinstance(ancestor, vim.Datacenter):
+            return ancestor, "/".join(name for _obj, name in reversed(chain[index:]))
+    raise errors.NotFoundError(f"{what} is in no datacenter")

@@ -1,7 +1,7 @@
 """The ``esxnb`` command: a thin shell over the package for runbooks and training rooms.
 
 Sub-commands: ``sim``, ``lab``, ``domxml-from-native``, ``domxml-to-native``, ``domains``,
-``migrate``. Errors print as ``error: ...`` on stderr with exit status 1, like virsh.
+``migrate``, and virsh's ``pool-*``, ``vol-*``, ``net-*`` and ``iface-*`` commands. Errors print as ``error: ...`` on stderr with exit status 1, like virsh.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
+from ._cli_common import add_connection_options, connect_to, read_input
 from .errors import EsxnbError
 
 __all__ = ["main", "build_parser"]
@@ -19,25 +19,10 @@ __all__ = ["main", "build_parser"]
 FORMAT = "vmware-vmx"
 
 
-def _read(path: str) -> bytes:
-    if path == "-":
-        return sys.stdin.buffer.read()
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise EsxnbError(f"cannot read {path}: {exc.strerror}") from None
-
-
 def _datastores(pairs: Sequence[str]) -> dict[str, str] | None:
     from .datastore import parse_datastore_mapping
 
     return parse_datastore_mapping(pairs, source="--datastore") or None
-
-
-def _connect(uri: str, ca_file: str | None):  # -> Connection, imported late to keep offline commands light
-    from .connection import connect
-
-    return connect(uri, ca_file=ca_file)
 
 
 def _check_format(fmt: str) -> None:
@@ -52,10 +37,10 @@ def _convert(
 ) -> None:
     """Read FILE and print its conversion: through the connection with -c URI, else offline."""
     _check_format(args.format)
-    data = _read(args.file)
+    data = read_input(args.file)
     options = {"datastores": _datastores(args.datastore)}
     if args.connect:
-        with _connect(args.connect, args.ca_file) as conn:
+        with connect_to(args.connect, args.ca_file) as conn:
             text = online(conn, data, options)
     else:
         text = offline(data, options)
@@ -89,7 +74,7 @@ def _to_native(args: argparse.Namespace) -> None:
 
 
 def _domains(args: argparse.Namespace) -> None:
-    with _connect(args.connect, args.ca_file) as conn:
+    with connect_to(args.connect, args.ca_file) as conn:
         frame = conn.scheduler() if args.scheduler else conn.domains()
         print(frame.to_string(index=False) if len(frame) else "(no domains)")
 
@@ -115,11 +100,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def with_connection(sub: argparse.ArgumentParser, required: bool) -> None:
-        sub.add_argument(
-            "-c", "--connect", metavar="URI", required=required, help="esx://, gsx:// or vpx:// URI"
-        )
-        sub.add_argument("--ca-file", help="CA bundle to verify the server's certificate with")
 
     sub = commands.add_parser("domxml-from-native", help="convert a VMX file to libvirt domain XML")
     sub.add_argument("format", metavar="FORMAT", help=FORMAT)
@@ -129,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument(
         "--datastore", action="append", default=[], metavar="VOLUME=NAME", help="datastore name for a volume"
     )
-    with_connection(sub, required=False)
+    add_connection_options(sub, required=False)
     sub.set_defaults(run=_from_native)
 
     sub = commands.add_parser("domxml-to-native", help="convert libvirt domain XML to a VMX file")
@@ -141,12 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument(
         "--datastore", action="append", default=[], metavar="VOLUME=NAME", help="datastore name for a volume"
     )
-    with_connection(sub, required=False)
+    add_connection_options(sub, required=False)
     sub.set_defaults(run=_to_native)
 
     sub = commands.add_parser("domains", help="list domains (or their scheduler settings)")
     sub.add_argument("--scheduler", action="store_true", help="show reservation, limit and shares")
-    with_connection(sub, required=True)
+    add_connection_options(sub, required=True)
     sub.set_defaults(run=_domains)
 
     sub = commands.add_parser("migrate", help="migrate a domain through vCenter")
@@ -161,7 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.set_defaults(run=_migrate)
 
     from . import lab
+    from ._cli_storage import register as register_storage
     from .simulator import __main__ as sim_main
+
+    register_storage(commands, add_connection_options)  # pool-, vol-, net-, iface- commands
 
     sub = commands.add_parser("sim", help="run a local vSphere simulator in the foreground")
     sim_main.add_arguments(sub)

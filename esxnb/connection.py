@@ -14,9 +14,12 @@ from .credentials import AuthSource
 from ._protocol import ConnectionLike
 from ._views import InventoryViews
 from .conversion import ConversionFacet
+from .datastore import StorageFacet
 from .domain import DomainFacet
 from .host import HostFacet
+from .interfaces import InterfaceFacet
 from .migration import MigrationFacet
+from .networks import NetworkFacet
 from .scheduler import SchedulerFacet
 from .uri import URI, default_username, parse_uri
 
@@ -37,6 +40,9 @@ class Connection(
     HostFacet,
     ConversionFacet,
     MigrationFacet,
+    StorageFacet,
+    NetworkFacet,
+    InterfaceFacet,
 ):
     """A session with an ESX/GSX host or a vCenter, bound to what the URI names.
 

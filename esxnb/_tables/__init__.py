@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ._frame import build_frame, empty_frame
+from ._frame import build_frame, empty_frame, records_frame
 from ._read import Reading, filter_specs, read, scope_ref
 from ._spec import Column, Row, TableSpec, as_int, ref_or_none
 from ._structure import Structure
@@ -50,6 +50,7 @@ __all__ = [
     "filter_specs",
     "empty_frame",
     "build_frame",
+    "records_frame",
     "as_int",
     "ref_or_none",
     "scope_ref",

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from ._spec import Row, TableSpec
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["build_frame", "empty_frame"]
+__all__ = ["build_frame", "empty_frame", "records_frame"]
 
 
 def _categorical(values: list[Any], known: Sequence[str]) -> Any:
@@ -57,3 +57,10 @@ def build_frame(spec: TableSpec, rows: list[Row]) -> pd.DataFrame:
 def empty_frame(spec: TableSpec) -> pd.DataFrame:
     """The table with no rows: its columns and dtypes."""
     return build_frame(spec, [])
+
+
+def records_frame(spec: TableSpec, records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """The DataFrame of ``spec`` for tables that do not come from the PropertyCollector
+    (datastore searches, host network configuration): one record per row, by column name."""
+    rows = [Row(cast(Any, None), dict(record), cast(Any, None), {}) for record in records]
+    return build_frame(spec, rows)

@@ -19,16 +19,16 @@ from .. import errors
 from .._collect import in_view, retrieve
 from ..tasks import wait_for_task
 from .._faults import translate
-from ..vmx._paths import UNKNOWN_VMX_DIR, split_datastore_path
+from .._vimtypes import short_type_name
+from ..vmx._paths import UNKNOWN_VMX_DIR, VOLUMES as VMFS_VOLUMES, split_datastore_path
 
 if TYPE_CHECKING:
     from .._protocol import ConnectionLike
 
-__all__ = ["OnlineDatastores", "DatastoreInfo", "datastores_of", "VOLUMES"]
+__all__ = ["OnlineDatastores", "DatastoreInfo", "datastores_of"]
 
 log = logging.getLogger("esxnb")
 
-VOLUMES = "/vmfs/volumes/"
 _CONTROLLER_MODELS = {
     "VirtualBusLogicController": "buslogic",
     "VirtualLsiLogicController": "lsilogic",
@@ -80,8 +80,8 @@ def datastores_of(conn: ConnectionLike, objects: Iterable[Any] | None = None) ->
         mine = [m for m in mounts if host_id is not None and m.key._moId == host_id] or mounts
         mount = mine[0].mountInfo.path.rstrip("/") if mine else ""
         if not mount:
-            mount = VOLUMES + (uuid or name)
-        aliases = {VOLUMES + name, VOLUMES + uuid if uuid else ""}
+            mount = VMFS_VOLUMES + (uuid or name)
+        aliases = {VMFS_VOLUMES + name, VMFS_VOLUMES + uuid if uuid else ""}
         for url in urls:
             if url and url.startswith("/"):
                 aliases.add(url.rstrip("/"))
@@ -118,8 +118,8 @@ class OnlineDatastores:
             if file_name == root or file_name.startswith(root + "/") or file_name.startswith(root + "\\"):
                 rest = file_name[len(root) :].lstrip("/\\").replace("\\", "/")
                 return f"[{datastore.name}] {rest}"
-        if file_name.startswith(VOLUMES):
-            rest = file_name[len(VOLUMES) :]
+        if file_name.startswith(VMFS_VOLUMES):
+            rest = file_name[len(VMFS_VOLUMES) :]
             volume, _, path = rest.partition("/")
             if not volume or not path:
                 raise errors.ConversionError(
@@ -181,7 +181,7 @@ class OnlineDatastores:
         except (errors.NotFoundError, errors.TaskError):
             return None
         for info in getattr(result, "file", None) or []:
-            controller = getattr(info, "controllerType", None)
+            controller = short_type_name(getattr(info, "controllerType", None))  # pyVmomi: a class
             if controller:
                 model = _CONTROLLER_MODELS.get(controller)
                 if model is None:

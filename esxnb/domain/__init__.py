@@ -4,7 +4,8 @@ domains, ``define``, and the ``domains()`` table."""
 from .._vocabulary import STATE_WORDS
 from ._define import DefinePlan, define, plan_define
 from ._facet import DomainFacet, as_domain
-from ._handle import Domain, datacenter_of
+from .._ancestry import datacenter_of
+from ._handle import Domain
 from ._lifecycle import DEFAULT_SHUTDOWN_TIMEOUT, OPERATIONS
 from ._lookup import find_domain, list_vms
 from ._names import display_name, inventory_name, normalize_uuid

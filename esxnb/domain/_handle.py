@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from pyVmomi import vim
 
 from .. import errors
-from .._ancestry import ancestors
+from .._ancestry import datacenter_of
 from .._scheduling import allocation_spec, settings_from_allocation, validate
 from .._collect import retrieve
 from .._faults import translate
@@ -19,7 +19,7 @@ from ._lifecycle import lifecycle_method, require_state, run_task, vcenter_side
 if TYPE_CHECKING:
     from .._protocol import ConnectionLike
 
-__all__ = ["Domain", "datacenter_of"]
+__all__ = ["Domain"]
 
 
 class Domain:
@@ -167,19 +167,8 @@ class Domain:
         from ..datastore import download
 
         vmx_path = self.vmx_path
-        _datacenter, datacenter_path = datacenter_of(self.connection, self.vm)
+        _datacenter, datacenter_path = datacenter_of(self.connection, self.vm, what=f"domain {self.name!r}")
         vmx = download(self.connection, vmx_path, datacenter_path=datacenter_path)
         return domxml_from_native_online(
             self.connection, vmx, vmx_path=vmx_path, datacenter_path=datacenter_path
         )
-
-
-def datacenter_of(conn: ConnectionLike, vm: Any) -> tuple[Any, str]:
-    """The datacenter holding ``vm`` and its inventory path (folders included), in one retrieval."""
-    if conn.datacenter is not None and conn.datacenter_path:
-        return conn.datacenter, conn.datacenter_path
-    chain = ancestors(conn.content, vm, context="finding the domain's datacenter")
-    for index, (obj, _name) in enumerate(chain):
-        if isinstance(obj, vim.Datacenter):
-            return obj, "/".join(name for _obj, name in reversed(chain[index:]))
-    raise errors.NotFoundError("the domain is in no datacenter")

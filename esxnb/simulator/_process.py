@@ -118,6 +118,18 @@ class Simulator:
     ContainerViews stay live when VMs are created, registered, moved or
     removed, and multi-datacenter inventories keep each VM's files in its
     own datacenter's datastore.
+
+    Storage and networking as a real host keeps them (issue 16): virtual
+    disks are VMware descriptors plus flat extents, so CreateVirtualDisk_Task,
+    CopyVirtualDisk_Task, DeleteVirtualDisk_Task, ZeroFillVirtualDisk_Task
+    and Query/SetVirtualDiskUuid read back what was written (capacity,
+    thin/thick, adapter, ``ddb.uuid``; FileLocked for disks of powered-on
+    VMs); datastore searches match everything with an empty pattern and fill
+    VmDiskFileInfo; datastores have ``/vmfs/volumes/<name>`` mount paths and
+    answer RefreshDatastore; HostNetworkSystem's vSwitch and port group calls
+    change ``host.config.network`` (uplinks, MTU, VLANs, shaping, shared
+    Network objects) and refuse port groups in use (ResourceInUse). The
+    launcher's own virtual disk calls honour :meth:`set_task_behaviour` too.
     """
 
     def __init__(

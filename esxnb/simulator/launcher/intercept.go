@@ -49,7 +49,8 @@ func (st *state) intercept(w http.ResponseWriter, r *http.Request, call *soapCal
 		}
 		st.rules.mu.Unlock()
 	}
-	if !hasFault && !hasBehaviour && !special && !question {
+	_, own := ownMethods[method] // methods.go
+	if !hasFault && !hasBehaviour && !special && !question && !own {
 		return false
 	}
 	if !anonymousMethods[method] && !st.sessionValid(r) {
@@ -63,6 +64,8 @@ func (st *state) intercept(w http.ResponseWriter, r *http.Request, call *soapCal
 		}
 	}
 	switch {
+	case own:
+		return st.serveOwn(w, call, body)
 	case method == "AnswerVM" && isVM:
 		st.answerVM(w, vm, call)
 		return true

@@ -21,6 +21,31 @@
 //     to: every datacenter has its own LocalDS_0 (datastores.go);
 //   - an ESX host can report a managing vCenter (-management-server-ip) and
 //     mirror that vCenter's VMs (-mirror FILE).
+//   - virtual disks are VMware descriptors with flat extents:
+//     CreateVirtualDisk_Task keeps capacity, disk type and adapter (0.24
+//     writes empty files), CopyVirtualDisk_Task copies with a new UUID and
+//     applies destSpec, DeleteVirtualDisk_Task removes every extent (0.24
+//     fails without a -flat file), ZeroFillVirtualDisk_Task exists (missing
+//     in 0.24), Query/SetVirtualDiskUuid use ddb.uuid, disks of powered-on
+//     VMs are FileLocked, the model's VM disks get matching descriptors
+//     (vdisk.go);
+//   - SearchDatastore(SubFolders)_Task match every file when matchPattern
+//     is empty (0.24 matches none), write folder paths "[ds] dir/" (0.24:
+//     "[ds]/dir"), match only descriptors with VmDiskFileQuery and fill
+//     capacityKb, thin, controllerType, diskType, hardwareVersion, extents
+//     (browse.go);
+//   - datastore mounts have mountInfo.path "/vmfs/volumes/<name>" (0.24:
+//     none); RefreshDatastore answers properly (0.24: an empty body) and
+//     RefreshDatastoreStorageInfo exists (dsrefresh.go);
+//   - HostNetworkSystem's networkInfo is host.config.network, and
+//     Add/Update/RemoveVirtualSwitch and Add/Update/RemovePortGroup keep it:
+//     uplinks, MTU, ports, policies, VLANs, one Network object per name
+//     shared by the datacenter's hosts, ResourceInUse while VMs or VMkernel
+//     NICs use a port group (0.24 keeps a separate list, drops specs, lacks
+//     the Update calls) (network.go).
+//
+// The launcher's own implementations of SOAP methods register in
+// ownMethods (methods.go); injected faults still apply to them.
 //
 // When ready it prints one JSON line on stdout:
 //

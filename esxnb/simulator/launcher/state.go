@@ -90,6 +90,8 @@ func (st *state) prepareInventory() error {
 		return err
 	}
 	simulator.Map.AddHandler(&updateWatcher{st: st})
+	st.prepareStorage()  // vdisk.go
+	st.prepareNetworks() // network.go
 	for _, e := range simulator.Map.All("VirtualMachine") {
 		vm := e.(*simulator.VirtualMachine)
 		simulator.Map.WithLock(vm, func() { fixModelCdrom(vm) })
@@ -313,6 +315,7 @@ func (st *state) afterTask(call *soapCall, before *beforeInfo, ref types.Managed
 	if call.Method != "RegisterVM_Task" {
 		st.applyTools(vm)
 	}
+	st.prepareDisks(vm) // vdisk.go
 	if placingMethods[call.Method] {
 		refreshViews(vm.Self)
 	}

@@ -3,7 +3,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-APT_PACKAGES := golang-go golang-github-vmware-govmomi-dev chromium
+APT_PACKAGES := golang-go golang-github-vmware-govmomi-dev chromium libvirt-clients
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup system-deps venv simulator lab test test-fast clean

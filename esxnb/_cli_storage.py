@@ -5,54 +5,24 @@ empty line virsh prints after each command)."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
-from ._cli_common import connect_to, read_input
+from ._cli_common import Reply, info_lines, pretty_capacity, read_input, records, register_command, vsh_table
 from .errors import EsxnbError, NotFoundError
 
-__all__ = ["register", "table", "pretty_capacity"]
-
-_UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
+__all__ = ["register"]
 
 
-def pretty_capacity(value: int) -> str:
-    """A size as virsh's vshPrettyCapacity and ``%.2lf %s`` print it."""
-    if value < 1024:
-        return f"{float(value):.2f} B"
-    amount = float(value)
-    for unit in _UNITS:
-        amount /= 1024
-        if amount < 1024 or unit == "EiB":
-            return f"{amount:.2f} {unit}"
-    raise AssertionError("unreachable")
-
-
-def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A table as virsh's vshTable prints it: ' cell' padded to the widest cell plus two
-    spaces, a dash line as wide as all columns plus three each."""
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-
-    def line(cells: Sequence[str]) -> str:
-        out = ""
-        for i, cell in enumerate(cells):
-            out += f" {cell}"
-            if i < len(cells) - 1:
-                out += " " * (widths[i] - len(str(cell)) + 2)
-        return out + "\n"
-
-    return line(header) + "-" * sum(w + 3 for w in widths) + "\n" + "".join(line(r) for r in rows)
-
-
-def _info_lines(pairs: Sequence[tuple[str, Any]]) -> str:
-    return "".join(f"{label + ':':<15} {value}\n" for label, value in pairs)
-
-
-def _pool_list(conn: Any, args: argparse.Namespace) -> str:
+def _pool_list(conn: Any, args: argparse.Namespace) -> Reply:
     frame = conn.pools()
-    if not args.details:
+    return Reply(_pool_table(frame, args.details), records(frame))
+
+
+def _pool_table(frame: Any, details: bool) -> str:
+    if not details:
         rows = [(r.name, "active", "yes") for r in frame.itertuples()]
-        return table(("Name", "State", "Autostart"), rows)
+        return vsh_table(("Name", "State", "Autostart"), rows)
     rows = []
     for r in frame.itertuples():
         sizes = (
@@ -61,7 +31,9 @@ def _pool_list(conn: Any, args: argparse.Namespace) -> str:
             else ["-", "-", "-"]
         )
         rows.append((r.name, r.state, "yes", "yes", *sizes))
-    return table(("Name", "State", "Autostart", "Persistent", "Capacity", "Allocation", "Available"), rows)
+    return vsh_table(
+        ("Name", "State", "Autostart", "Persistent", "Capacity", "Allocation", "Available"), rows
+    )
 
 
 def _pool_info(conn: Any, args: argparse.Namespace) -> str:
@@ -77,7 +49,7 @@ def _pool_info(conn: Any, args: argparse.Namespace) -> str:
         for label in ("capacity", "allocation", "available"):
             value = info[label]
             pairs.append((label.capitalize(), value if args.bytes else pretty_capacity(value)))
-    return _info_lines(pairs)
+    return info_lines(pairs)
 
 
 def _pool_refresh(conn: Any, args: argparse.Namespace) -> str:
@@ -85,15 +57,19 @@ def _pool_refresh(conn: Any, args: argparse.Namespace) -> str:
     return f"Pool {args.pool} refreshed\n"
 
 
-def _vol_list(conn: Any, args: argparse.Namespace) -> str:
+def _vol_list(conn: Any, args: argparse.Namespace) -> Reply:
     frame = conn.pool(args.pool).volumes()
-    if not args.details:
-        return table(("Name", "Path"), [(r.name, r.path) for r in frame.itertuples()])
+    return Reply(_vol_table(frame, args.details), records(frame))
+
+
+def _vol_table(frame: Any, details: bool) -> str:
+    if not details:
+        return vsh_table(("Name", "Path"), [(r.name, r.path) for r in frame.itertuples()])
     rows = [
         (r.name, r.path, "file", pretty_capacity(int(r.capacity)), pretty_capacity(int(r.allocation)))
         for r in frame.itertuples()
     ]
-    return table(("Name", "Path", "Type", "Capacity", "Allocation"), rows)
+    return vsh_table(("Name", "Path", "Type", "Capacity", "Allocation"), rows)
 
 
 def _volume(conn: Any, vol: str, pool: str | None) -> Any:
@@ -118,7 +94,7 @@ def _vol_info(conn: Any, args: argparse.Namespace) -> str:
     for label in ("capacity", "allocation"):
         value = info[label]
         pairs.append((label.capitalize(), f"{value} bytes" if args.bytes else pretty_capacity(value)))
-    return _info_lines(pairs)
+    return info_lines(pairs)
 
 
 def _vol_dumpxml(conn: Any, args: argparse.Namespace) -> str:
@@ -163,17 +139,17 @@ def _vol_wipe(conn: Any, args: argparse.Namespace) -> str:
     return f"Vol {args.vol} wiped\n"
 
 
-def _net_list(conn: Any, args: argparse.Namespace) -> str:
+def _net_list(conn: Any, args: argparse.Namespace) -> Reply:
+    frame = conn.networks()
     if args.inactive:
-        rows: list[tuple[str, ...]] = []  # ESX networks are always active
-    else:
-        rows = [(name, "active", "yes", "yes") for name in conn.networks()["name"]]
-    return table(("Name", "State", "Autostart", "Persistent"), rows)
+        frame = frame.iloc[0:0]  # ESX networks are always active
+    rows = [(name, "active", "yes", "yes") for name in frame["name"]]
+    return Reply(vsh_table(("Name", "State", "Autostart", "Persistent"), rows), records(frame))
 
 
 def _net_info(conn: Any, args: argparse.Namespace) -> str:
     info = conn.network(args.network).info()
-    return _info_lines(
+    return info_lines(
         [
             ("Name", info.name),
             ("UUID", info.uuid),
@@ -199,28 +175,23 @@ def _net_undefine(conn: Any, args: argparse.Namespace) -> str:
     return f"Network {network.name} has been undefined\n"
 
 
-def _iface_list(conn: Any, args: argparse.Namespace) -> str:
+def _iface_list(conn: Any, args: argparse.Namespace) -> Reply:
+    frame = conn.interfaces()
     if args.inactive:
-        rows: list[tuple[str, ...]] = []  # ESX interfaces are always active
-    else:
-        rows = [(r.name, "active", r.mac) for r in conn.interfaces().itertuples()]
-    return table(("Name", "State", "MAC Address"), rows)
+        frame = frame.iloc[0:0]  # ESX interfaces are always active
+    rows = [(r.name, "active", r.mac) for r in frame.itertuples()]
+    return Reply(vsh_table(("Name", "State", "MAC Address"), rows), records(frame))
 
 
 def _iface_dumpxml(conn: Any, args: argparse.Namespace) -> str:
     return conn.interface(args.interface).xml(inactive=args.inactive)
 
 
-def register(commands: Any, with_connection: Callable[[argparse.ArgumentParser, bool], None]) -> None:
+def register(commands: Any) -> None:
     """Add the pool-, vol-, net- and iface- commands to the ``esxnb`` parser."""
 
-    def command(
-        name: str, help_text: str, run: Callable[[Any, argparse.Namespace], str]
-    ) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text)
-        with_connection(sub, True)
-        sub.set_defaults(run=_runner(run))
-        return sub
+    def command(name: str, help_text: str, run: Callable[[Any, argparse.Namespace], str | Reply]) -> Any:
+        return register_command(commands, name, help_text, run)
 
     def vol_args(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("vol", metavar="VOL", help="volume name (with --pool), key or '[datastore] path'")
@@ -277,12 +248,3 @@ def register(commands: Any, with_connection: Callable[[argparse.ArgumentParser, 
     sub = command("iface-dumpxml", "interface information in XML", _iface_dumpxml)
     sub.add_argument("interface", metavar="INTERFACE", help="name or MAC address")
     sub.add_argument("--inactive", action="store_true", help="show inactive defined XML")
-
-
-def _runner(run: Callable[[Any, argparse.Namespace], str]) -> Callable[[argparse.Namespace], None]:
-    def go(args: argparse.Namespace) -> None:
-        with connect_to(args.connect, args.ca_file) as conn:
-            text = run(conn, args)
-        print(text)  # virsh ends every command's output with an empty line
-
-    return go

@@ -1,7 +1,11 @@
 """The ``esxnb`` command: a thin shell over the package for runbooks and training rooms.
 
-Sub-commands: ``sim``, ``lab``, ``domxml-from-native``, ``domxml-to-native``, ``domains``,
-``migrate``, and virsh's ``pool-*``, ``vol-*``, ``net-*`` and ``iface-*`` commands. Errors print as ``error: ...`` on stderr with exit status 1, like virsh.
+Sub-commands: ``sim``, ``lab``, ``domains``, ``migrate``, and virsh's own verbs with virsh's
+output (``esxnb -c URI list --all`` as ``virsh -c URI list --all``): ``uri``, ``version``,
+``hostname``, ``list``, ``dominfo``, ``domstate``, ``dumpxml``, ``define``, ``undefine``, the
+lifecycle verbs, ``schedinfo``, ``domxml-from-native``, ``domxml-to-native`` and the ``pool-*``,
+``vol-*``, ``net-*`` and ``iface-*`` commands. Errors print as ``error: ...`` on stderr with exit
+status 1, like virsh.
 """
 
 from __future__ import annotations
@@ -79,15 +83,25 @@ def _domains(args: argparse.Namespace) -> None:
         print(frame.to_string(index=False) if len(frame) else "(no domains)")
 
 
+def _migration_ends(args: argparse.Namespace) -> tuple[str, str]:
+    """(source URI, destination) from ``migrate DOMAIN SRC DST`` or virsh's ``-c SRC migrate DOMAIN DST``."""
+    if len(args.uris) == 2:
+        return args.uris[0], args.uris[1]
+    if len(args.uris) == 1 and args.global_connect:
+        return args.global_connect, args.uris[0]
+    raise EsxnbError(
+        "migrate needs the source and the destination: migrate DOMAIN SRC_URI DST, or -c SRC_URI migrate DOMAIN DST"
+    )
+
+
 def _migrate(args: argparse.Namespace) -> None:
     from .commands import migrate_command
 
     def progress(percent: int, message: str) -> None:
         print(f"\r{percent:3d}% {message}", end="", file=sys.stderr, flush=True)
 
-    result = migrate_command(
-        args.domain, args.source, args.destination, ca_file=args.ca_file, progress=progress
-    )
+    source, destination = _migration_ends(args)
+    result = migrate_command(args.domain, source, destination, ca_file=args.ca_file, progress=progress)
     print(file=sys.stderr)
     print(
         f"Domain {result.domain} migrated from {result.source_host} to {result.destination_host} in {result.duration_s:.1f} s"
@@ -98,8 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="esxnb", description="Manage VMware ESX/ESXi, GSX and vCenter like libvirt's ESX driver."
     )
+    # virsh's form, ``esxnb -c URI VERB ...``: the URI may come before the verb as well as after it
+    parser.add_argument(
+        "-c", "--connect", dest="global_connect", metavar="URI", help="esx://, gsx:// or vpx:// URI"
+    )
+    parser.add_argument(
+        "--ca-file", dest="global_ca_file", help="CA bundle to verify the server's certificate with"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
 
     sub = commands.add_parser("domxml-from-native", help="convert a VMX file to libvirt domain XML")
     sub.add_argument("format", metavar="FORMAT", help=FORMAT)
@@ -126,25 +146,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub = commands.add_parser("domains", help="list domains (or their scheduler settings)")
     sub.add_argument("--scheduler", action="store_true", help="show reservation, limit and shares")
-    add_connection_options(sub, required=True)
+    add_connection_options(sub, required=False)
     sub.set_defaults(run=_domains)
 
     sub = commands.add_parser("migrate", help="migrate a domain through vCenter")
     sub.add_argument("domain", metavar="DOMAIN", help="name or UUID")
-    sub.add_argument("source", metavar="SRC_URI")
     sub.add_argument(
-        "destination",
-        metavar="DST",
-        help="destination URI, or a host name or vpx path in the source's vCenter",
+        "uris",
+        nargs="+",
+        metavar="[SRC_URI] DST",
+        help="the source URI (or -c URI, as virsh takes it) and the destination: a URI, "
+        "or a host name or vpx path in the source's vCenter",
+    )
+    sub.add_argument(
+        "--live", action="store_true", help="accepted for virsh's sake: vCenter moves a running domain live"
     )
     sub.add_argument("--ca-file", help="CA bundle to verify the servers' certificates with")
     sub.set_defaults(run=_migrate)
 
     from . import lab
     from ._cli_storage import register as register_storage
+    from ._cli_virsh import register as register_virsh
     from .simulator import __main__ as sim_main
 
-    register_storage(commands, add_connection_options)  # pool-, vol-, net-, iface- commands
+    register_virsh(commands)  # uri, version, hostname, list, dominfo, ..., schedinfo
+    register_storage(commands)  # pool-, vol-, net-, iface- commands
 
     sub = commands.add_parser("sim", help="run a local vSphere simulator in the foreground")
     sim_main.add_arguments(sub)
@@ -158,8 +184,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The parsed command line, with a URI given before the verb applying to it."""
     args = build_parser().parse_args(argv)
+    for name in ("connect", "ca_file"):
+        given = getattr(args, f"global_{name}")
+        if given is not None and getattr(args, name, None) is None:
+            setattr(args, name, given)
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
     try:
         result = args.run(args)
     except EsxnbError as exc:

@@ -123,7 +123,7 @@ def prompt_credentials(request: CredentialRequest) -> Credentials:
     if not username:
         answer = input(f"Enter username for {request.challenge} [{request.default_username}]: ").strip()
         username = answer or request.default_username
-    password = getpass.getpass(f"Enter {username} password for {request.challenge}: ")
+    password = getpass.getpass(f"Enter {username}'s password for {request.challenge}: ")
     return Credentials(username, password)
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from esxnb._cli_storage import pretty_capacity, table
+from esxnb._cli_common import pretty_capacity
+from esxnb._cli_common import vsh_table as table
 from esxnb.cli import main
 from esxnb.simulator import Simulator
 

@@ -108,7 +108,7 @@ def ensure_built(*, verbose: bool = False) -> Path:
     return target
 
 
-def _build(go: str, target: Path, *, verbose: bool) -> None:
+def _go_env() -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         GO111MODULE="off",
@@ -117,18 +117,44 @@ def _build(go: str, target: Path, *, verbose: bool) -> None:
         GOFLAGS="",
         CGO_ENABLED="0",
     )
+    return env
+
+
+def _copy_sources(tmp: str) -> Path:
+    # Build from a copy: the package may be installed read-only.
+    src = Path(tmp) / "launcher"
+    src.mkdir()
+    for path in _sources():
+        shutil.copy2(path, src / path.name)
+    return src
+
+
+def run_go_tests(timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """``go test`` on the launcher's package (its ``*_test.go`` files), in GOPATH mode as it is built."""
+    go = find_go()
+    govmomi_dir()
+    cache_dir().mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="esxnb-gotest-", dir=cache_dir()) as tmp:
+        src = _copy_sources(tmp)
+        return subprocess.run(
+            [go, "test", "-count=1", "."],
+            cwd=src,
+            env=_go_env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+
+def _build(go: str, target: Path, *, verbose: bool) -> None:
     with tempfile.TemporaryDirectory(prefix="esxnb-build-", dir=target.parent) as tmp:
-        # Build from a copy: the package may be installed read-only.
-        src = Path(tmp) / "launcher"
-        src.mkdir()
-        for path in _sources():
-            shutil.copy2(path, src / path.name)
+        src = _copy_sources(tmp)
         out = Path(tmp) / "vcsim"
         cmd = [go, "build", "-trimpath", "-o", str(out), "-ldflags", "-s -w", "."]
         if verbose:
             print(f"building the simulator launcher: {' '.join(cmd)} (in {src})", flush=True)
         try:
-            result = subprocess.run(cmd, cwd=src, env=env, capture_output=True, text=True, timeout=900)
+            result = subprocess.run(cmd, cwd=src, env=_go_env(), capture_output=True, text=True, timeout=900)
         except subprocess.TimeoutExpired as exc:
             raise SimulatorError("building the simulator launcher took more than 15 minutes") from exc
         if result.returncode != 0:

@@ -193,6 +193,16 @@ func (st *state) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	ww := newWireWriter(w) // wire.go: answers as real servers encode them
+	method := ""
+	defer func() {
+		if p := recover(); p != nil {
+			ww.answerPanic(method, p)
+		}
+		ww.finish()
+	}()
+	w = ww
+
 	body, err := io.ReadAll(r.Body)
 	_ = r.Body.Close()
 	if err != nil {
@@ -205,6 +215,7 @@ func (st *state) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		st.stock.ServeHTTP(w, r)
 		return
 	}
+	method = call.Method
 
 	if d := st.rules.delayFor(call.Method); d > 0 {
 		time.Sleep(d)

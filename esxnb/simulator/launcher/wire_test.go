@@ -1,0 +1,51 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+const testEnvelope = `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope ` +
+	`xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" ` +
+	`xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>%s</soapenv:Body></soapenv:Envelope>`
+
+func wrap(body string) string { return strings.Replace(testEnvelope, "%s", body, 1) }
+
+func TestRealWire(t *testing.T) {
+	long := `xmlns:XMLSchema-instance="http://www.w3.org/2001/XMLSchema-instance" XMLSchema-instance:type=`
+	cases := []struct{ name, in, want string }{
+		{
+			"references get their type",
+			`<val ` + long + `"ArrayOfManagedObjectReference"><ManagedObjectReference type="HostSystem">h-1</ManagedObjectReference><ManagedObjectReference type="HostSystem">h-2</ManagedObjectReference></val>`,
+			`<val xsi:type="ArrayOfManagedObjectReference"><ManagedObjectReference type="HostSystem" xsi:type="ManagedObjectReference">h-1</ManagedObjectReference><ManagedObjectReference type="HostSystem" xsi:type="ManagedObjectReference">h-2</ManagedObjectReference></val>`,
+		},
+		{
+			"primitive items get the xsd type",
+			`<val ` + long + `"ArrayOfString"><string>a</string><string>b&lt;c</string></val><val ` + long + `"xsd:int">3</val>`,
+			`<val xsi:type="ArrayOfString"><string xsi:type="xsd:string">a</string><string xsi:type="xsd:string">b&lt;c</string></val><val xsi:type="xsd:int">3</val>`,
+		},
+		{
+			"typed items and nested elements stay as they are",
+			`<val ` + long + `"ArrayOfVirtualDevice"><VirtualDevice ` + long + `"VirtualDisk"><key>1</key><backing><fileName>x</fileName></backing></VirtualDevice><VirtualDevice><key>2</key></VirtualDevice></val>`,
+			`<val xsi:type="ArrayOfVirtualDevice"><VirtualDevice xsi:type="VirtualDisk"><key>1</key><backing><fileName>x</fileName></backing></VirtualDevice><VirtualDevice xsi:type="VirtualDevice"><key>2</key></VirtualDevice></val>`,
+		},
+		{
+			"empty arrays, self-closing items",
+			`<val ` + long + `"ArrayOfString"/><val ` + long + `"ArrayOfOptionValue"><OptionValue/></val>`,
+			`<val xsi:type="ArrayOfString"/><val xsi:type="ArrayOfOptionValue"><OptionValue xsi:type="OptionValue"/></val>`,
+		},
+	}
+	for _, c := range cases {
+		got := string(realWire([]byte(wrap(c.in))))
+		if got != wrap(c.want) {
+			t.Errorf("%s:\n got  %s\n want %s", c.name, got, wrap(c.want))
+		}
+	}
+}
+
+func TestRealWireLeavesForeignAnswersAlone(t *testing.T) {
+	in := `<html><body><val xsi:type="ArrayOfString"><string>a</string></val></body></html>`
+	if got := string(realWire([]byte(in))); got != in {
+		t.Errorf("an answer without the SOAP envelope's xsi declaration changed: %s", got)
+	}
+}

@@ -48,7 +48,7 @@ def _convert(
             text = online(conn, data, options)
     else:
         text = offline(data, options)
-    print(text, end="")
+    print(text)  # virsh ends its output with an empty line
 
 
 def _from_native(args: argparse.Namespace) -> None:
@@ -56,7 +56,10 @@ def _from_native(args: argparse.Namespace) -> None:
 
     _convert(
         args,
-        online=lambda conn, data, opts: conn.domxml_from_native(data, vmx_path=args.vmx_path, **opts),
+        # as virsh: no <vmware:datacenterpath> unless asked for (conn.domxml_from_native adds it)
+        online=lambda conn, data, opts: conn.domxml_from_native(
+            data, vmx_path=args.vmx_path, datacenter_path=args.datacenter_path, **opts
+        ),
         offline=lambda data, opts: domxml_from_native(
             data, vmx_path=args.vmx_path, datacenter_path=args.datacenter_path, **opts
         ),
@@ -125,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("format", metavar="FORMAT", help=FORMAT)
     sub.add_argument("file", metavar="FILE", help="VMX file ('-' for stdin)")
     sub.add_argument("--vmx-path", help="the VMX file's own datastore path, e.g. '[datastore1] vm/vm.vmx'")
-    sub.add_argument("--datacenter-path", help="emit <vmware:datacenterpath> (offline)")
+    sub.add_argument("--datacenter-path", help="emit <vmware:datacenterpath>")
     sub.add_argument(
         "--datastore", action="append", default=[], metavar="VOLUME=NAME", help="datastore name for a volume"
     )

@@ -18,7 +18,7 @@ from pyVmomi import vim
 
 from esxnb import errors
 from esxnb._collect import retrieve
-from esxnb.connection import Connection, connect
+from esxnb.connection import connect
 from esxnb.commands import migrate_command
 from esxnb.migration import (
     MigrationCancelledError,
@@ -27,76 +27,17 @@ from esxnb.migration import (
     classify_validation_events,
     find_destination_host,
 )
-from esxnb.simulator import Simulator, free_port_on
+from esxnb.simulator import Simulator
 from esxnb.tasks import TaskCancelledError, wait_for_task
-from helpers import connect_to
+from helpers import ESX_A_IP, ESX_B_IP, VC_IP, World, connect_to, migration_world
 
 pytestmark = pytest.mark.simulator
-
-VC_IP, ESX_A_IP, ESX_B_IP = "127.0.0.3", "127.0.0.2", "127.0.0.4"
-
-
-@dataclass
-class World:
-    vc: Simulator
-    esx_a: Simulator  # DC0_H0, managed by vc
-    esx_b: Simulator  # DC0_H1, managed by vc
-    port: int
-    ca_file: str
-
-    def auth(self, challenge: str) -> tuple[str, str]:
-        """Answers host and vCenter differently, keyed by the challenge (the host name)."""
-        sim = {VC_IP: self.vc, ESX_A_IP: self.esx_a, ESX_B_IP: self.esx_b}[challenge]
-        return sim.username, sim.password
-
-    def vpx(self, path: str = "") -> str:
-        return f"vpx://{VC_IP}:{self.port}/{path}"
-
-    def esx(self, ip: str, vcenter: str | None = "*") -> str:
-        query = f"?vcenter={vcenter}" if vcenter is not None else ""
-        return f"esx://{ip}:{self.port}/{query}"
-
-    def connect(self, uri: str) -> Connection:
-        return connect(uri, auth=self.auth, ca_file=self.ca_file)
-
-    def vms(self) -> dict[str, dict]:
-        """{vm name: {"host": host name, "pool": pool moref id}} read from the vCenter now."""
-        with self.connect(self.vpx()) as conn:
-            content = conn.content
-            view = content.viewManager.CreateContainerView(content.rootFolder, [vim.VirtualMachine], True)
-            try:
-                props = retrieve(content, view.view, ["name", "runtime.host", "resourcePool"])
-            finally:
-                view.DestroyView()
-            hosts = retrieve(content, [p["runtime.host"] for p in props.values()], ["name"])
-            return {
-                p["name"]: {"host": hosts[p["runtime.host"]]["name"], "pool": p["resourcePool"]._moId}
-                for p in props.values()
-            }
-
-    def vm_on(self, host: str, exclude: tuple[str, ...] = ()) -> str:
-        """A VM now on ``host`` (sorted by name for repeatability)."""
-        names = sorted(n for n, p in self.vms().items() if p["host"] == host and n not in exclude)
-        if not names:
-            pytest.skip(f"no VM left on {host}")
-        return names[0]
-
-    def cluster_pool(self, cluster: str) -> str:
-        with self.connect(self.vpx(f"DC0/{cluster}")) as conn:
-            return retrieve(conn.content, [conn.compute_resource], ["resourcePool"])[conn.compute_resource][
-                "resourcePool"
-            ]._moId
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    port = free_port_on(VC_IP, ESX_A_IP, ESX_B_IP)
-    with Simulator("vpx", listen=VC_IP, port=port, clusters=2, hosts=2, standalone_hosts=2, vms=2) as vc:
-        with Simulator("esx", listen=ESX_A_IP, port=port, managed_by=vc, host_name="DC0_H0") as esx_a:
-            with Simulator("esx", listen=ESX_B_IP, port=port, managed_by=vc, host_name="DC0_H1") as esx_b:
-                bundle = Path(tmp_path_factory.mktemp("ca")) / "bundle.pem"
-                bundle.write_text("".join(Path(s.ca_file).read_text() for s in (vc, esx_a, esx_b)))
-                yield World(vc, esx_a, esx_b, port, str(bundle))
+    with migration_world(Path(tmp_path_factory.mktemp("ca"))) as built:
+        yield built
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,8 @@ from ._handle import Domain
 from ._lifecycle import DEFAULT_SHUTDOWN_TIMEOUT, OPERATIONS
 from ._lookup import find_domain, list_vms
 from ._names import display_name, inventory_name, normalize_uuid
-from ._table import DOMAINS, domain_id, placement_columns, vm_name
+from ._names import domain_id
+from ._table import DOMAINS, placement_columns, vm_name
 
 __all__ = [
     "Domain",

@@ -15,6 +15,7 @@ from .._faults import translate
 from .._vocabulary import domain_state
 from ..tasks import Progress, raise_if_cancelled
 from ._lifecycle import lifecycle_method, require_state, run_task, vcenter_side
+from ._names import domain_id
 
 if TYPE_CHECKING:
     from .._protocol import ConnectionLike
@@ -162,13 +163,20 @@ class Domain:
         )
 
     def dumpxml(self) -> str:
-        """The domain XML: the ``.vmx`` downloaded from the datastore and converted."""
+        """The domain XML as ``virsh dumpxml`` writes it: the ``.vmx`` downloaded from the
+        datastore and converted, with the domain's ``id`` (unless shut off) and moref."""
         from ..conversion import domxml_from_native_online
         from ..datastore import download
 
         vmx_path = self.vmx_path
         _datacenter, datacenter_path = datacenter_of(self.connection, self.vm, what=f"domain {self.name!r}")
         vmx = download(self.connection, vmx_path, datacenter_path=datacenter_path)
+        moref = self.vm._moId
         return domxml_from_native_online(
-            self.connection, vmx, vmx_path=vmx_path, datacenter_path=datacenter_path
+            self.connection,
+            vmx,
+            vmx_path=vmx_path,
+            datacenter_path=datacenter_path,
+            moref=moref,
+            domain_id=domain_id(moref, self.state),
         )

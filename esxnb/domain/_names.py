@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid as uuid_module
 
-__all__ = ["display_name", "inventory_name", "normalize_uuid"]
+__all__ = ["display_name", "inventory_name", "normalize_uuid", "domain_id"]
 
 _ESCAPED = re.compile(r"%(25|2[fF]|5[cC])")
 
@@ -29,3 +29,11 @@ def normalize_uuid(text: str) -> str | None:
     if not re.fullmatch(r"[0-9a-fA-F]{32}", compact):
         return None
     return str(uuid_module.UUID(compact))
+
+
+def domain_id(moref: str, state: str) -> int | None:
+    """libvirt's domain ID: the moref's number (``vm-42`` -> 42), none while shut off."""
+    if state == "shut off":
+        return None
+    text = moref[3:] if moref.startswith("vm-") else moref
+    return int(text) if text.isdigit() and int(text) > 0 else None

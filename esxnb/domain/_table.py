@@ -7,7 +7,7 @@ from typing import Any
 
 from .._tables import Column, Row, TableSpec, as_int
 from .._vocabulary import DOMAIN_STATES, TOOLS_STATUSES, domain_state, tools_running
-from ._names import display_name
+from ._names import display_name, domain_id
 
 __all__ = ["DOMAINS", "vm_name", "domain_id", "placement_columns"]
 
@@ -18,14 +18,6 @@ def vm_name(row: Row) -> str | None:
     """The VM's name as users write it (the server escapes ``/``, ``\\`` and ``%``)."""
     value = row.get("name")
     return display_name(value) if isinstance(value, str) else None
-
-
-def domain_id(moref: str, state: str) -> int | None:
-    """libvirt's domain ID: the moref's number (``vm-42`` -> 42), none while shut off."""
-    if state == "shut off":
-        return None
-    text = moref[3:] if moref.startswith("vm-") else moref
-    return int(text) if text.isdigit() and int(text) > 0 else None
 
 
 def _state(row: Row) -> str:

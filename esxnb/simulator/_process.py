@@ -375,9 +375,16 @@ class Simulator:
             mirror = Path(state_dir) / "mirror.json"
             mirror.write_text(json.dumps(self.managed_by.vms(host=self.host_name)))
             cmd += ["-mirror", str(mirror), "-management-server-ip", self.managed_by.host]
+            # and keeps following it: VMs vCenter moves here or away appear and go (follow.go)
+            vcenter_control = self.managed_by._need("url").rsplit("/sdk", 1)[0] + "/esxnb/control"
+            cmd += ["-follow", vcenter_control]
+            if self.managed_by.ca_file:
+                cmd += ["-follow-ca", self.managed_by.ca_file]
         env = dict(
             os.environ, ESXNB_SIM_PASSWORD=self._password, ESXNB_SIM_TOKEN=self._token, TMPDIR=state_dir
         )
+        if self.managed_by is not None:
+            env["ESXNB_SIM_FOLLOW_TOKEN"] = self.managed_by._token
         log_path = Path(state_dir) / "launcher.log"
         with open(log_path, "wb") as log:
             try:

@@ -91,6 +91,8 @@ class _Converter:
         self.vmx_dir = vmx_dir
         self.include_secrets = include_secrets
         self.keys = vmx.lower
+        self.moref: str | None = None
+        self.domain_id: int | None = None
 
     def mentioned(self, keys: tuple[str, str]) -> bool:
         """Whether a device slot has either of the entries libvirt reads for every slot:
@@ -170,8 +172,9 @@ class _Converter:
         if firmware is not None and firmware not in ("efi", "bios"):
             raise e.error("firmware", f"must be 'efi' or 'bios', found {firmware!r}")
 
-        ns = f" xmlns:vmware='{VMWARE_NS}'" if datacenter_path is not None else ""
-        out = [f"<domain type='vmware'{ns}>\n"]
+        ns = f" xmlns:vmware='{VMWARE_NS}'" if datacenter_path is not None or self.moref is not None else ""
+        running = f" id='{self.domain_id}'" if self.domain_id is not None else ""
+        out = [f"<domain type='vmware'{running}{ns}>\n"]
         if name is not None:
             out.append(f"  <name>{xml_escape(name)}</name>\n")
         out.append(f"  <uuid>{uuid}</uuid>\n")
@@ -397,6 +400,8 @@ class _Converter:
             devices.append(
                 f"  <vmware:datacenterpath>{xml_escape(datacenter_path)}</vmware:datacenterpath>\n"
             )
+        if self.moref is not None:
+            devices.append(f"  <vmware:moref>{xml_escape(self.moref)}</vmware:moref>\n")
         devices.append("</domain>\n")
         return "".join(devices)
 
@@ -409,6 +414,8 @@ def domxml_from_native(
     datastores: Mapping[str, str] | None = None,
     resolver: DatastoreResolver | None = None,
     include_secrets: bool = False,
+    moref: str | None = None,
+    domain_id: int | None = None,
 ) -> str:
     """Convert a VMX file to libvirt domain XML (``virsh domxml-from-native vmware-vmx``).
 
@@ -417,7 +424,9 @@ def domxml_from_native(
     become ``"[?] ?/name"``, as virsh prints them. File names are resolved by ``resolver``
     (default: :class:`OfflineDatastores` with the ``datastores`` name mapping).
     ``datacenter_path`` adds ``<vmware:datacenterpath>``. The VNC password is left out
-    unless ``include_secrets`` (virsh leaves it out too).
+    unless ``include_secrets`` (virsh leaves it out too). For a registered domain (``virsh
+    dumpxml``), ``moref`` adds ``<vmware:moref>`` and ``domain_id`` the ``id`` of a domain that
+    is not shut off, as libvirt's ESX driver writes them.
 
     Raises :class:`~esxnb.errors.ConversionError` (or its subclasses :class:`VMXSyntaxError`
     and :class:`RestrictionError`) naming the entry and line that cannot be converted.
@@ -436,6 +445,7 @@ def domxml_from_native(
     try:
         vmx = parse_vmx(vmx_text)
         converter = _Converter(vmx, resolver, _vmx_directory(vmx_path, resolver), include_secrets)
+        converter.moref, converter.domain_id = moref, domain_id
         return converter.convert(datacenter_path)
     except EsxnbError:
         raise

@@ -19,8 +19,10 @@
 //     (faults.go);
 //   - datastore paths resolve in the datacenter of the object they belong
 //     to: every datacenter has its own LocalDS_0 (datastores.go);
-//   - an ESX host can report a managing vCenter (-management-server-ip) and
-//     mirror that vCenter's VMs (-mirror FILE).
+//   - an ESX host can report a managing vCenter (-management-server-ip),
+//     mirror that vCenter's VMs (-mirror FILE) and keep following them
+//     (-follow URL: VMs vCenter moves to or from the host appear and go)
+//     (mirror.go, follow.go).
 //   - virtual disks are VMware descriptors with flat extents:
 //     CreateVirtualDisk_Task keeps capacity, disk type and adapter (0.24
 //     writes empty files), CopyVirtualDisk_Task copies with a new UUID and
@@ -34,6 +36,8 @@
 //     "[ds]/dir"), match only descriptors with VmDiskFileQuery and fill
 //     capacityKb, thin, controllerType, diskType, hardwareVersion, extents
 //     (browse.go);
+//   - a datastore's host property lists every host that mounts it (0.24:
+//     the last one only) (vdisk.go);
 //   - datastore mounts have mountInfo.path "/vmfs/volumes/<name>" (0.24:
 //     none); RefreshDatastore answers properly (0.24: an empty body) and
 //     RefreshDatastoreStorageInfo exists (dsrefresh.go);
@@ -42,7 +46,15 @@
 //     uplinks, MTU, ports, policies, VLANs, one Network object per name
 //     shared by the datacenter's hosts, ResourceInUse while VMs or VMkernel
 //     NICs use a port group (0.24 keeps a separate list, drops specs, lacks
-//     the Update calls) (network.go).
+//     the Update calls) (network.go);
+//   - answers are encoded as real servers encode them: array items carry
+//     xsi:type (libvirt's virsh refuses untyped ones), xsi is declared once
+//     in the envelope (0.24 declares it on every value, doubling answers);
+//     a handler that panics answers instead of dropping the connection
+//     (0.24's Fetch panics for an unset property such as the root folder's
+//     parent: vCenter answers with no value) (wire.go);
+//   - hosts report host.capability (vmotionSupported, ...), which 0.24
+//     leaves unset and libvirt's migration needs (hostcaps.go).
 //
 // The launcher's own implementations of SOAP methods register in
 // ownMethods (methods.go); injected faults still apply to them.
@@ -111,6 +123,8 @@ type options struct {
 	stateDir           string
 	managementServerIP string
 	mirrorFile         string
+	followURL          string
+	followCA           string
 	hostName           string
 	shutdownDelay      time.Duration
 	toolsDefault       string
@@ -137,6 +151,8 @@ func parseFlags() *options {
 	flag.StringVar(&o.stateDir, "state-dir", "", "directory for ca.pem and the datastores (default: a temp dir)")
 	flag.StringVar(&o.managementServerIP, "management-server-ip", "", "summary.managementServerIp of every host")
 	flag.StringVar(&o.mirrorFile, "mirror", "", "JSON file of VMs to create instead of the generated ones (esx)")
+	flag.StringVar(&o.followURL, "follow", "", "control URL of the managing vCenter simulator whose view of this host's VMs to follow (esx)")
+	flag.StringVar(&o.followCA, "follow-ca", "", "CA file of the vCenter simulator -follow talks to")
 	flag.StringVar(&o.hostName, "host-name", "", "name of the ESX host (esx mode)")
 	flag.DurationVar(&o.shutdownDelay, "shutdown-delay", 500*time.Millisecond, "ShutdownGuest powers off after this")
 	flag.StringVar(&o.toolsDefault, "tools", "toolsOk", "initial tools state of every VM: toolsOk, toolsNotRunning, toolsNotInstalled")

@@ -17,6 +17,37 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 )
 
+// mirrorPlace is where mirrored VMs go: the host's datacenter VM folder,
+// its resource pool, the host and its datastore.
+type mirrorPlace struct {
+	folder *simulator.Folder
+	pool   types.ManagedObjectReference
+	host   types.ManagedObjectReference
+	ds     string
+}
+
+func findMirrorPlace() (*mirrorPlace, error) {
+	dc, ok := simulator.Map.Any("Datacenter").(*simulator.Datacenter)
+	if !ok {
+		return nil, fmt.Errorf("-mirror: no datacenter")
+	}
+	host, ok := simulator.Map.Any("HostSystem").(*simulator.HostSystem)
+	if !ok {
+		return nil, fmt.Errorf("-mirror: no host")
+	}
+	var pool types.ManagedObjectReference
+	switch cr := simulator.Map.Get(*host.Parent).(type) {
+	case *mo.ComputeResource:
+		pool = *cr.ResourcePool
+	case *simulator.ClusterComputeResource:
+		pool = *cr.ResourcePool
+	default:
+		return nil, fmt.Errorf("-mirror: cannot find the host's resource pool")
+	}
+	folder := simulator.Map.Get(dc.VmFolder).(*simulator.Folder)
+	return &mirrorPlace{folder: folder, pool: pool, host: host.Self, ds: "LocalDS_0"}, nil
+}
+
 func (st *state) createMirror(file string) error {
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -26,81 +57,73 @@ func (st *state) createMirror(file string) error {
 	if err := json.Unmarshal(data, &vms); err != nil {
 		return fmt.Errorf("-mirror %s: not a JSON list of VMs: %s", file, err)
 	}
-	dc, ok := simulator.Map.Any("Datacenter").(*simulator.Datacenter)
-	if !ok {
-		return fmt.Errorf("-mirror: no datacenter")
+	place, err := findMirrorPlace()
+	if err != nil {
+		return err
 	}
-	host, ok := simulator.Map.Any("HostSystem").(*simulator.HostSystem)
-	if !ok {
-		return fmt.Errorf("-mirror: no host")
-	}
-	var pool types.ManagedObjectReference
-	switch cr := simulator.Map.Get(*host.Parent).(type) {
-	case *mo.ComputeResource:
-		pool = *cr.ResourcePool
-	case *simulator.ClusterComputeResource:
-		pool = *cr.ResourcePool
-	default:
-		return fmt.Errorf("-mirror: cannot find the host's resource pool")
-	}
-	folder := simulator.Map.Get(dc.VmFolder).(*simulator.Folder)
-	hostRef := host.Self
-	ds := "LocalDS_0"
-
 	for i, v := range vms {
 		if v.Name == "" {
 			return fmt.Errorf("-mirror %s: VM %d has no name", file, i)
 		}
-		guest := v.GuestID
-		if guest == "" {
-			guest = string(types.VirtualMachineGuestOsIdentifierOtherGuest)
+		if err := st.addMirrored(place, v); err != nil {
+			return err
 		}
-		spec := types.VirtualMachineConfigSpec{
-			Name:         v.Name,
-			GuestId:      guest,
-			Uuid:         v.UUID,
-			InstanceUuid: v.InstanceUUID,
-			NumCPUs:      v.NumCPU,
-			MemoryMB:     int64(v.MemoryMB),
-			Annotation:   v.Annotation,
-			Files:        &types.VirtualMachineFileInfo{VmPathName: "[" + ds + "]"},
-		}
-		var devices object.VirtualDeviceList
-		scsi, _ := devices.CreateSCSIController("pvscsi")
-		ide, _ := devices.CreateIDEController()
-		cdrom, _ := devices.CreateCdrom(ide.(*types.VirtualIDEController))
-		disk := devices.CreateDisk(scsi.(types.BaseVirtualController), types.ManagedObjectReference{},
-			spec.Files.VmPathName+" "+v.Name+"/disk1.vmdk")
-		disk.CapacityInKB = 1024
-		nic := esx.EthernetCard
-		devices = append(devices, scsi, cdrom, disk, &nic)
-		spec.DeviceChange, _ = devices.ConfigSpec(types.VirtualDeviceConfigSpecOperationAdd)
+	}
+	return nil
+}
 
-		ctx := st.internalCtx(&folder.Self)
-		var taskRef types.ManagedObjectReference
-		var fault *soap.Fault
-		simulator.Map.WithLock(folder, func() {
-			body := folder.CreateVMTask(ctx, &types.CreateVM_Task{This: folder.Self, Config: spec, Pool: pool, Host: &hostRef})
-			if fault = body.Fault(); fault == nil {
-				taskRef = body.(*methods.CreateVM_TaskBody).Res.Returnval
-			}
-		})
-		if fault != nil {
-			return fmt.Errorf("-mirror: creating %s: %s", v.Name, fault.String)
+// addMirrored creates one VM as the vCenter describes it, in its power state.
+func (st *state) addMirrored(place *mirrorPlace, v mirrorVM) error {
+	folder, pool, hostRef, ds := place.folder, place.pool, place.host, place.ds
+	guest := v.GuestID
+	if guest == "" {
+		guest = string(types.VirtualMachineGuestOsIdentifierOtherGuest)
+	}
+	spec := types.VirtualMachineConfigSpec{
+		Name:         v.Name,
+		GuestId:      guest,
+		Uuid:         v.UUID,
+		InstanceUuid: v.InstanceUUID,
+		NumCPUs:      v.NumCPU,
+		MemoryMB:     int64(v.MemoryMB),
+		Annotation:   v.Annotation,
+		Files:        &types.VirtualMachineFileInfo{VmPathName: "[" + ds + "]"},
+	}
+	var devices object.VirtualDeviceList
+	scsi, _ := devices.CreateSCSIController("pvscsi")
+	ide, _ := devices.CreateIDEController()
+	cdrom, _ := devices.CreateCdrom(ide.(*types.VirtualIDEController))
+	disk := devices.CreateDisk(scsi.(types.BaseVirtualController), types.ManagedObjectReference{},
+		spec.Files.VmPathName+" "+v.Name+"/disk1.vmdk")
+	disk.CapacityInKB = 1024
+	nic := esx.EthernetCard
+	devices = append(devices, scsi, cdrom, disk, &nic)
+	spec.DeviceChange, _ = devices.ConfigSpec(types.VirtualDeviceConfigSpecOperationAdd)
+
+	ctx := st.internalCtx(&folder.Self)
+	var taskRef types.ManagedObjectReference
+	var fault *soap.Fault
+	simulator.Map.WithLock(folder, func() {
+		body := folder.CreateVMTask(ctx, &types.CreateVM_Task{This: folder.Self, Config: spec, Pool: pool, Host: &hostRef})
+		if fault = body.Fault(); fault == nil {
+			taskRef = body.(*methods.CreateVM_TaskBody).Res.Returnval
 		}
-		task := simulator.Map.Get(taskRef).(*simulator.Task)
-		if task.Info.Error != nil {
-			return fmt.Errorf("-mirror: creating %s: %s", v.Name, faultName(task.Info.Error.Fault))
+	})
+	if fault != nil {
+		return fmt.Errorf("-mirror: creating %s: %s", v.Name, fault.String)
+	}
+	task := simulator.Map.Get(taskRef).(*simulator.Task)
+	if task.Info.Error != nil {
+		return fmt.Errorf("-mirror: creating %s: %s", v.Name, faultName(task.Info.Error.Fault))
+	}
+	vmRef := task.Info.Result.(types.ManagedObjectReference)
+	if v.PowerState == string(types.VirtualMachinePowerStatePoweredOn) || v.PowerState == string(types.VirtualMachinePowerStateSuspended) {
+		if _, f, msg, _ := st.dispatch(internalBody("PowerOnVM_Task", vmRef)); f != nil {
+			return fmt.Errorf("-mirror: powering on %s: %s", v.Name, msg)
 		}
-		vmRef := task.Info.Result.(types.ManagedObjectReference)
-		if v.PowerState == string(types.VirtualMachinePowerStatePoweredOn) || v.PowerState == string(types.VirtualMachinePowerStateSuspended) {
-			if _, f, msg, _ := st.dispatch(internalBody("PowerOnVM_Task", vmRef)); f != nil {
-				return fmt.Errorf("-mirror: powering on %s: %s", v.Name, msg)
-			}
-		}
-		if v.PowerState == string(types.VirtualMachinePowerStateSuspended) {
-			st.dispatch(internalBody("SuspendVM_Task", vmRef))
-		}
+	}
+	if v.PowerState == string(types.VirtualMachinePowerStateSuspended) {
+		st.dispatch(internalBody("SuspendVM_Task", vmRef))
 	}
 	return nil
 }

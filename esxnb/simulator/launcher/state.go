@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -31,6 +32,7 @@ type state struct {
 	rules    *rules                                         // faults, delays, task behaviours, questions
 	tasks    map[string]*asyncTask                          // launcher-driven tasks by moref value
 	asked    map[types.ManagedObjectReference]*openQuestion // open question per VM
+	follower *follower                                      // -follow: the managing vCenter (follow.go)
 }
 
 func newState(o *options, m *simulator.Model) *state {
@@ -86,12 +88,24 @@ func (st *state) prepareInventory() error {
 	if st.opts.managementServerIP != "" {
 		st.setManagementServer(st.opts.managementServerIP)
 	}
+	if st.opts.followURL != "" {
+		host, ok := simulator.Map.Any("HostSystem").(*simulator.HostSystem)
+		if !ok {
+			return fmt.Errorf("-follow: no host")
+		}
+		f, err := newFollower(st.opts.followURL, st.opts.followCA, host.Name)
+		if err != nil {
+			return err
+		}
+		st.follower = f
+	}
 	if _, err := handlersOf(simulator.Map); err != nil {
 		return err
 	}
 	simulator.Map.AddHandler(&updateWatcher{st: st})
-	st.prepareStorage()  // vdisk.go
-	st.prepareNetworks() // network.go
+	prepareHostCapabilities() // hostcaps.go
+	st.prepareStorage()       // vdisk.go
+	st.prepareNetworks()      // network.go
 	for _, e := range simulator.Map.All("VirtualMachine") {
 		vm := e.(*simulator.VirtualMachine)
 		simulator.Map.WithLock(vm, func() { fixModelCdrom(vm) })
@@ -216,6 +230,16 @@ func (st *state) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	method = call.Method
+	st.follow()                          // follow.go (a host managed by a vCenter simulator)
+	if call.Method == "MigrateVM_Task" { // migration.go
+		body = migrateAsRelocate(call)
+		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+		ww.rename("RelocateVM_TaskResponse", "MigrateVM_TaskResponse")
+		if call, err = parseCall(body); err != nil {
+			st.stock.ServeHTTP(w, r)
+			return
+		}
+	}
 
 	if d := st.rules.delayFor(call.Method); d > 0 {
 		time.Sleep(d)

@@ -716,11 +716,42 @@ func controllerDDB(dev types.BaseVirtualDevice) string {
 	return "lsilogic"
 }
 
+// mountEveryHost lists every host that has a datastore in the datastore's
+// host property, as vCenter does; 0.24 keeps only the last host added (so
+// libvirt finds no mount of LocalDS_0 on any other host of a vCenter).
+func mountEveryHost() {
+	for _, e := range simulator.Map.All("HostSystem") {
+		host := e.(*simulator.HostSystem)
+		for _, ref := range host.Datastore {
+			ds, ok := simulator.Map.Get(ref).(*simulator.Datastore)
+			if !ok {
+				continue
+			}
+			mounted := false
+			for _, m := range ds.Host {
+				mounted = mounted || m.Key == host.Self
+			}
+			if !mounted {
+				yes := true
+				ds.Host = append(ds.Host, types.DatastoreHostMount{
+					Key: host.Self,
+					MountInfo: types.HostMountInfo{
+						AccessMode: string(types.HostMountModeReadWrite),
+						Mounted:    &yes,
+						Accessible: &yes,
+					},
+				})
+			}
+		}
+	}
+}
+
 // prepareStorage runs once after Create(): datastore mount paths (0.24
 // leaves host[].mountInfo.path empty; libvirt derives pool UUIDs and the
 // /vmfs/volumes/... file names of VMX files from it) become
 // "/vmfs/volumes/<datastore name>", and the model's VM disks get descriptors.
 func (st *state) prepareStorage() {
+	mountEveryHost()
 	for _, e := range simulator.Map.All("Datastore") {
 		ds := e.(*simulator.Datastore)
 		for i := range ds.Host {

@@ -194,22 +194,33 @@ func (ww *wireWriter) answerPanic(method string, p interface{}) {
 
 // wireWriter buffers an answer so realWire can rewrite it whole.
 type wireWriter struct {
-	w      http.ResponseWriter
-	status int
-	body   bytes.Buffer
+	w       http.ResponseWriter
+	status  int
+	body    bytes.Buffer
+	renames [][2]string
+}
+
+// rename makes finish replace the element name from by to (a request
+// answered by another method's handler).
+func (ww *wireWriter) rename(from, to string) {
+	ww.renames = append(ww.renames, [2]string{from, to})
 }
 
 func newWireWriter(w http.ResponseWriter) *wireWriter {
 	return &wireWriter{w: w, status: http.StatusOK}
 }
 
-func (ww *wireWriter) Header() http.Header        { return ww.w.Header() }
+func (ww *wireWriter) Header() http.Header         { return ww.w.Header() }
 func (ww *wireWriter) Write(b []byte) (int, error) { return ww.body.Write(b) }
 func (ww *wireWriter) WriteHeader(status int)      { ww.status = status }
 
 // finish sends the rewritten answer.
 func (ww *wireWriter) finish() {
 	body := realWire(ww.body.Bytes())
+	for _, r := range ww.renames {
+		body = bytes.ReplaceAll(body, []byte("<"+r[0]), []byte("<"+r[1]))
+		body = bytes.ReplaceAll(body, []byte("</"+r[0]), []byte("</"+r[1]))
+	}
 	ww.w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	ww.w.WriteHeader(ww.status)
 	_, _ = ww.w.Write(body)

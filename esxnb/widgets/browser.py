@@ -9,6 +9,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from .. import errors
+from ._scheduler_panel import SchedulerPanel
 from ._common import (
     BackgroundRunner,
     StatusArea,
@@ -34,8 +35,6 @@ ACTIONS = (
 # Actions that lose guest state or the domain itself: asked twice.
 DESTRUCTIVE = frozenset({"destroy", "reset", "shutdown", "undefine"})
 TABLE_COLUMNS = ("name", "state", "host", "vcpus", "memory_mib", "guest_os", "datastore", "tools_status")
-SHARE_LEVELS = ("low", "normal", "high")
-KEEP = "keep"
 
 
 class DomainBrowser(widgets.VBox):
@@ -56,11 +55,8 @@ class DomainBrowser(widgets.VBox):
         self.domains: Any = None
         self.visible: Any = None
         self.outcomes: dict[str, str] = {}
-        self.scheduler_preview: Any = None
-        self.scheduler_outcome: Any = None
         self._pending: tuple[str, tuple[str, ...]] | None = None  # (action, uuids) awaiting confirmation
         self._names: dict[str, str] = {}  # uuid -> name of the listed domains
-        self._edited: Any = None  # the scheduler frame behind the current preview
         self._runner = BackgroundRunner()
 
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
@@ -94,20 +90,18 @@ class DomainBrowser(widgets.VBox):
         self.tasks = widgets.VBox()
         self.status = StatusArea()
 
-        self.reservation = widgets.Text(description="Reservation", placeholder=KEEP + " (MHz)")
-        self.limit = widgets.Text(description="Limit", placeholder=KEEP + " (MHz, -1 = unlimited)")
-        self.shares_level = widgets.Dropdown(
-            description="Shares", options=[KEEP, *SHARE_LEVELS, "custom"], value=KEEP
+        self.scheduler = SchedulerPanel(
+            connection=lambda: self.connection,
+            selected_uuids=lambda: self.selected_uuids,
+            runner=self._runner,
+            set_busy=lambda busy: self._set_buttons(not busy),
+            after_apply=self._refresh_keep_status,
         )
-        self.shares_value = widgets.IntText(
-            description="Custom", value=1000, layout=widgets.Layout(display="none")
-        )
-        self.preview_button = widgets.Button(description="Preview", icon="eye")
-        self.apply_button = widgets.Button(
-            description="Apply", button_style="warning", icon="check", disabled=True
-        )
-        self.scheduler_status = StatusArea()
-        self.scheduler_view = widgets.HTML()
+        # the panel's fields, under the names scripts and tests have used
+        self.reservation, self.limit = self.scheduler.reservation, self.scheduler.limit
+        self.shares_level, self.shares_value = self.scheduler.shares_level, self.scheduler.shares_value
+        self.preview_button, self.apply_button = self.scheduler.preview_button, self.scheduler.apply_button
+        self.scheduler_status, self.scheduler_view = self.scheduler.status, self.scheduler.view
 
         self.refresh_button.on_click(lambda _b: self.refresh())
         self.filter.observe(lambda _c: self._render(), names="value")
@@ -118,23 +112,6 @@ class DomainBrowser(widgets.VBox):
         self.confirm_button.on_click(lambda _b: self.confirm())
         self.abort_button.on_click(lambda _b: self._hide_confirmation("nothing done"))
         self.cancel_button.on_click(lambda _b: self.cancel())
-        self.shares_level.observe(self._on_level, names="value")
-        for field in (self.reservation, self.limit, self.shares_level, self.shares_value):
-            field.observe(lambda _c: self._scheduler_edited(), names="value")
-        self.preview_button.on_click(lambda _b: self.preview_scheduler())
-        self.apply_button.on_click(lambda _b: self.apply_scheduler())
-
-        scheduler = widgets.VBox(
-            [
-                widgets.HTML("<b>CPU scheduler of the selected domains</b> (empty = keep)"),
-                widgets.HBox([self.reservation, self.limit]),
-                widgets.HBox([self.shares_level, self.shares_value]),
-                widgets.HBox([self.preview_button, self.apply_button]),
-                self.scheduler_status,
-                self.scheduler_view,
-            ],
-            layout=widgets.Layout(border="1px solid #ddd", padding="4px"),
-        )
         super().__init__(
             [
                 widgets.HBox([self.refresh_button, self.filter, self.state_filter]),
@@ -147,7 +124,7 @@ class DomainBrowser(widgets.VBox):
                 self.confirm_box,
                 self.status,
                 self.tasks,
-                scheduler,
+                self.scheduler,
             ]
         )
         self.add_class("esxnb-domain-browser")
@@ -241,11 +218,22 @@ class DomainBrowser(widgets.VBox):
         self.selection.value = tuple(chosen)
 
     def _on_select(self, change: dict) -> None:
-        self.scheduler_preview = None
-        self.apply_button.disabled = True
-        self.scheduler_view.value = ""
-        if len(change["new"]) == 1:
-            self._fill_scheduler(change["new"][0])
+        self.scheduler.selection_changed(change["new"])
+
+    # -- the scheduler panel's state and actions, as the browser's -------------------
+    @property
+    def scheduler_preview(self) -> Any:
+        return self.scheduler.preview
+
+    @property
+    def scheduler_outcome(self) -> Any:
+        return self.scheduler.outcome
+
+    def preview_scheduler(self) -> Any:
+        return self.scheduler.preview_changes()
+
+    def apply_scheduler(self) -> bool:
+        return self.scheduler.apply_changes()
 
     # -- lifecycle ------------------------------------------------------------------
     def request(self, action: str) -> None:
@@ -355,158 +343,11 @@ class DomainBrowser(widgets.VBox):
         for button in (*self.action_buttons.values(), self.apply_button, self.refresh_button):
             button.disabled = not enabled
         if enabled:
-            self.apply_button.disabled = self.scheduler_preview is None
+            self.apply_button.disabled = self.scheduler.preview is None
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for a running action; True when none runs any more."""
         return self._runner.wait(timeout)
-
-    # -- scheduler --------------------------------------------------------------------
-    def _on_level(self, change: dict) -> None:
-        self.shares_value.layout.display = None if change["new"] == "custom" else "none"
-
-    def _fill_scheduler(self, uuid: str) -> None:
-        connection = self.connection
-        if connection is None:
-            return
-        try:
-            current = connection.scheduler()
-        except errors.EsxnbError as exc:
-            self.scheduler_status.error(f"cannot read the scheduler settings: {error_text(exc)}")
-            return
-        rows = current[current["uuid"] == uuid]
-        if rows.empty:
-            return
-        row = rows.iloc[0]
-        self.reservation.value = str(int(row["reservation_mhz"]))
-        self.limit.value = str(int(row["limit_mhz"]))
-        level = str(row["shares_level"])
-        self.shares_level.value = level if level in (*SHARE_LEVELS, "custom") else KEEP
-        if level == "custom":
-            self.shares_value.value = int(row["shares"])
-        self.scheduler_preview = None
-        self.apply_button.disabled = True
-        self.scheduler_status.info(f"current settings of {row['name']}")
-
-    def _scheduler_edited(self) -> None:
-        """Live validation of the typed values (the full check runs again on Preview)."""
-        self.scheduler_preview = None
-        self.apply_button.disabled = True
-        from ..scheduler import EDITABLE_COLUMNS, validate
-
-        try:
-            edits = self._edits(require=False)
-            if not edits:
-                self.scheduler_status.clear()
-                return
-            validate(**{EDITABLE_COLUMNS[column]: value for column, value in edits.items()})
-        except errors.ValidationError as exc:
-            self.scheduler_status.error(str(exc))
-            return
-        self.scheduler_status.info("values look valid: press Preview")
-
-    def _edits(self, *, require: bool = True) -> dict[str, int]:
-        """The fields to change, as the scheduler DataFrame's columns; ValidationError on bad input."""
-        changes: dict[str, int] = {}
-        for column, box, label in (
-            ("reservation_mhz", self.reservation, "reservation"),
-            ("limit_mhz", self.limit, "limit"),
-        ):
-            text = box.value.strip()
-            if not text or text == KEEP:
-                continue
-            try:
-                changes[column] = int(text)
-            except ValueError:
-                raise errors.ValidationError(f"{label} must be a whole number of MHz, not {text!r}") from None
-        level = self.shares_level.value
-        if level in SHARE_LEVELS:
-            changes["shares_value"] = -1 - SHARE_LEVELS.index(level)  # libvirt: -1 low, -2 normal, -3 high
-        elif level == "custom":
-            changes["shares_value"] = int(self.shares_value.value)
-        if not changes and require:
-            raise errors.ValidationError("nothing to change: fill in a reservation, a limit or shares")
-        return changes
-
-    def _edited_frame(self) -> Any:
-        connection = self.connection
-        if connection is None:
-            raise errors.ValidationError("no connection yet: connect first")
-        uuids = self.selected_uuids
-        if not uuids:
-            raise errors.ValidationError("select the domains whose scheduler settings you want to change")
-        changes = self._edits()
-        edited = connection.scheduler()
-        rows = edited["uuid"].isin(uuids)
-        for column, value in changes.items():
-            edited.loc[rows, column] = value
-        return edited
-
-    def preview_scheduler(self) -> Any:
-        """Validate and show what would change (``apply_scheduler(dry_run=True)``)."""
-        self.scheduler_preview = None
-        self.apply_button.disabled = True
-        try:
-            edited = self._edited_frame()
-            preview = self.connection.apply_scheduler(edited, dry_run=True)
-        except errors.EsxnbError as exc:
-            self.scheduler_status.error(error_text(exc))
-            self.scheduler_view.value = ""
-            return None
-        self.scheduler_preview = preview
-        self._edited = edited
-        if len(preview) == 0:
-            self.scheduler_status.info("no change: the values are already set")
-            self.scheduler_view.value = ""
-            return preview
-        self.scheduler_view.value = preview.to_html(
-            index=False, classes="dataframe esxnb-scheduler-preview", border=0
-        )
-        self.scheduler_status.info(f"{len(preview)} change(s) to apply; press Apply")
-        self.apply_button.disabled = self._runner.busy
-        return preview
-
-    def apply_scheduler(self) -> bool:
-        """Apply the previewed changes in the background; the outcome per domain lands in
-        ``form.scheduler_outcome`` (see :meth:`wait`). False when nothing was started."""
-        if self.scheduler_preview is None:
-            self.scheduler_status.error("preview the changes first")
-            return False
-        connection, edited = self.connection, self._edited
-
-        def done(outcome: Any) -> None:
-            self.scheduler_outcome = outcome
-            changed = outcome[outcome["status"].astype(str) != "unchanged"]
-            self.scheduler_view.value = changed.drop(columns=["uuid"], errors="ignore").to_html(
-                index=False, classes="dataframe esxnb-scheduler-outcome", border=0
-            )
-            failed = int((changed["status"].astype(str) == "error").sum())
-            if failed:
-                self.scheduler_status.error(
-                    f"{failed} of {len(changed)} domain(s) not changed: see the table"
-                )
-            else:
-                self.scheduler_status.ok(
-                    f"applied to {len(changed)} domain(s): {', '.join(changed['domain'])}"
-                )
-
-        def finally_() -> None:
-            self._set_buttons(True)
-            self._refresh_keep_status()
-
-        started = self._runner.start(
-            lambda: connection.apply_scheduler(edited, dry_run=False),
-            on_done=done,
-            on_error=lambda exc: self.scheduler_status.error(error_text(exc)),
-            on_finally=finally_,
-        )
-        if started:
-            self.scheduler_preview = None
-            self._set_buttons(False)
-            self.scheduler_status.busy("applying ...")
-        else:
-            self.scheduler_status.error("an action is still running: wait for it or cancel it")
-        return started
 
 
 def _call(method: Any, progress: TaskProgress, timeout: float | None, cancel_event: threading.Event) -> Any:

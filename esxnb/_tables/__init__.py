@@ -27,7 +27,7 @@ Declaring a table::
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._frame import build_frame, empty_frame, records_frame
 from ._read import Reading, filter_specs, read, scope_ref
@@ -57,9 +57,12 @@ __all__ = [
 ]
 
 
-def read_tables(conn: ConnectionLike, tables: Sequence[TableSpec]) -> dict[str, pd.DataFrame]:
-    """``{name: DataFrame}`` for every table in ``tables``, from one bulk retrieval."""
-    reading = read(conn, tables)
+def read_tables(
+    conn: ConnectionLike, tables: Sequence[TableSpec], *, vms: Sequence[Any] | None = None
+) -> dict[str, pd.DataFrame]:
+    """``{name: DataFrame}`` for every table in ``tables``, from one bulk retrieval (of the
+    VMs in scope, or of ``vms`` only: pyVmomi VirtualMachine objects)."""
+    reading = read(conn, tables, vms)
     extra = {"autostart": reading.structure.autostart(), "scope": scope_ref(conn)}
     frames = {}
     for spec in tables:
@@ -71,6 +74,6 @@ def read_tables(conn: ConnectionLike, tables: Sequence[TableSpec]) -> dict[str, 
     return frames
 
 
-def read_table(conn: ConnectionLike, spec: TableSpec) -> pd.DataFrame:
+def read_table(conn: ConnectionLike, spec: TableSpec, *, vms: Sequence[Any] | None = None) -> pd.DataFrame:
     """One table's DataFrame (see :func:`read_tables`)."""
-    return read_tables(conn, [spec])[spec.name]
+    return read_tables(conn, [spec], vms=vms)[spec.name]

@@ -95,8 +95,9 @@ class Reading:
 
 
 class _Reader:
-    def __init__(self, conn: ConnectionLike) -> None:
+    def __init__(self, conn: ConnectionLike, vms: Sequence[Any] | None = None) -> None:
         self.conn = conn
+        self.vms = vms  # read only these VMs (pyVmomi objects), not the VMs in scope
         self.views = conn.views
         self.collector = FastCollector(conn.session)
         self.round_trips = 0
@@ -130,8 +131,13 @@ class _Reader:
         filters = []
         vm_paths = paths.pop("VirtualMachine", None)
         if vm_paths is not None:
-            view = self._view("vms", self.conn.scope, ("VirtualMachine",))
-            filters.append(_over_view(view, [PC.PropertySpec(type=vim.VirtualMachine, pathSet=vm_paths)]))
+            vm_spec = PC.PropertySpec(type=vim.VirtualMachine, pathSet=vm_paths)
+            if self.vms is not None:
+                objects = [PC.ObjectSpec(obj=vm, skip=False) for vm in self.vms]
+                filters.append(PC.FilterSpec(objectSet=objects, propSet=[vm_spec]))
+            else:
+                view = self._view("vms", self.conn.scope, ("VirtualMachine",))
+                filters.append(_over_view(view, [vm_spec]))
         structure_specs = []
         for kind in _STRUCTURE_SPECS:
             wanted = [*_BASIC, *(_HOST_EXTRA if kind == "HostSystem" else ()), *paths.pop(kind, [])]
@@ -214,9 +220,10 @@ class _Reader:
         return Reading(structure, self.round_trips, started, str(self.conn.uri))
 
 
-def read(conn: ConnectionLike, tables: Sequence[TableSpec]) -> Reading:
-    """One retrieval for every table in ``tables`` (views created on first use)."""
-    return _Reader(conn).read(tables)
+def read(conn: ConnectionLike, tables: Sequence[TableSpec], vms: Sequence[Any] | None = None) -> Reading:
+    """One retrieval for every table in ``tables`` (views created on first use); ``vms``
+    limits the VirtualMachine rows to those VMs."""
+    return _Reader(conn, vms).read(tables)
 
 
 def filter_specs(conn: ConnectionLike, tables: Sequence[TableSpec]) -> list[Any]:

@@ -115,7 +115,7 @@ func (st *state) follow() {
 			st.afterFollowed(v.UUID)
 			continue
 		}
-		st.followPowerState(vm, types.VirtualMachinePowerState(v.PowerState))
+		st.setPowerState(vm, types.VirtualMachinePowerState(v.PowerState))
 	}
 	for uuid, vm := range have {
 		if !seen[uuid] {
@@ -143,8 +143,8 @@ func (st *state) afterFollowed(uuid string) {
 	}
 }
 
-// followPowerState moves vm to the power state the vCenter reports.
-func (st *state) followPowerState(vm *simulator.VirtualMachine, want types.VirtualMachinePowerState) {
+// setPowerState moves vm to power state want (from whichever it is in).
+func (st *state) setPowerState(vm *simulator.VirtualMachine, want types.VirtualMachinePowerState) {
 	var steps []string
 	switch have := vm.Runtime.PowerState; {
 	case want == "" || have == want:

@@ -12,7 +12,8 @@
 //   - VMware tools state, ShutdownGuest/RebootGuest checks, VM questions,
 //     AnswerVM, CancelTask, slow tasks with progress, injected faults and
 //     delays (intercept.go, tools.go, tasks.go);
-//   - /folder requires a valid session cookie;
+//   - /folder requires a valid session cookie or basic authentication with
+//     the user's credentials, as ESXi (libvirt's streams use the latter);
 //   - RelocateVM_Task keeps host.vm and pool.vm right, and ContainerViews
 //     follow VMs that are created, registered or moved (views.go);
 //   - injected faults carry the properties a real server fills in
@@ -54,7 +55,18 @@
 //     (0.24's Fetch panics for an unset property such as the root folder's
 //     parent: vCenter answers with no value) (wire.go);
 //   - hosts report host.capability (vmotionSupported, ...), which 0.24
-//     leaves unset and libvirt's migration needs (hostcaps.go).
+//     leaves unset and libvirt's migration needs (hostcaps.go);
+//   - ValidateMigration and MigrateVM_Task exist (0.24: neither); the latter
+//     is carried out as the RelocateVM_Task vCenter would run (migration.go);
+//   - snapshots: one taken without memory of a running VM records
+//     poweredOff, and a revert restores the power state and configuration
+//     saved with the snapshot (0.24 only moves the current pointer)
+//     (snapshots.go);
+//   - every host has its own HostAutoStartManager, autostart disabled as on
+//     a fresh ESXi, with ReconfigureAutostart (0.24: none) (autostart.go);
+//   - CreateScreenshot_Task writes a PNG of the VM's console beside its .vmx
+//     and GET /screen?id=MOREF serves one, as ESXi does (0.24: neither)
+//     (screenshot.go).
 //
 // The launcher's own implementations of SOAP methods register in
 // ownMethods (methods.go); injected faults still apply to them.

@@ -104,6 +104,7 @@ func (st *state) prepareInventory() error {
 	}
 	simulator.Map.AddHandler(&updateWatcher{st: st})
 	prepareHostCapabilities() // hostcaps.go
+	st.prepareAutostart()     // autostart.go
 	st.prepareStorage()       // vdisk.go
 	st.prepareNetworks()      // network.go
 	for _, e := range simulator.Map.All("VirtualMachine") {
@@ -194,12 +195,15 @@ func (st *state) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		st.serveControl(w, r)
 		return
 	case strings.HasPrefix(r.URL.Path, "/folder/") || r.URL.Path == "/folder":
-		if !st.sessionValid(r) {
+		if !st.authorized(r) {
 			w.Header().Set("WWW-Authenticate", `Basic realm="VMware HTTP server"`)
 			http.Error(w, "401 Unauthorized: a vmware_soap_session cookie of a logged-in session is required", http.StatusUnauthorized)
 			return
 		}
 		st.stock.ServeHTTP(w, r)
+		return
+	case r.URL.Path == "/screen":
+		st.serveScreen(w, r) // screenshot.go
 		return
 	case r.Method == http.MethodPost && (r.URL.Path == "/sdk" || r.URL.Path == "/sdk/vimService"):
 	default:
@@ -248,7 +252,7 @@ func (st *state) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if !vmChangingMethods[call.Method] {
+	if !vmChangingMethods[call.Method] && !snapshotMethods[call.Method] {
 		st.stock.ServeHTTP(w, r)
 		return
 	}
@@ -262,6 +266,17 @@ func (st *state) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(rec.Code)
 	_, _ = w.Write(rec.Body.Bytes())
+}
+
+// authorized tells whether r may use the host's HTTP file and console
+// endpoints: with the cookie of a live session or, as ESXi allows (and
+// libvirt's streams do), HTTP basic authentication with the user's
+// credentials.
+func (st *state) authorized(r *http.Request) bool {
+	if user, password, ok := r.BasicAuth(); ok && st.opts.username != "" {
+		return user == st.opts.username && password == st.opts.password
+	}
+	return st.sessionValid(r)
 }
 
 // sessionValid tells whether r carries the cookie of a live session, by
@@ -324,6 +339,10 @@ func (st *state) afterStock(call *soapCall, before *beforeInfo, response []byte)
 func (st *state) afterTask(call *soapCall, before *beforeInfo, ref types.ManagedObjectReference) {
 	task, ok := simulator.Map.Get(ref).(*simulator.Task)
 	if !ok || task.Info.State != types.TaskInfoStateSuccess {
+		return
+	}
+	if snapshotMethods[call.Method] {
+		st.afterSnapshotTask(call, task.Info.Result) // snapshots.go
 		return
 	}
 	var vmRef types.ManagedObjectReference

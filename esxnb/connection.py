@@ -20,7 +20,9 @@ from .host import HostFacet
 from .interfaces import InterfaceFacet
 from .migration import MigrationFacet
 from .networks import NetworkFacet
+from .node import NodeFacet
 from .scheduler import SchedulerFacet
+from .snapshot import SnapshotFacet
 from .uri import URI, default_username, parse_uri
 
 __all__ = ["Connection", "connect"]
@@ -43,6 +45,8 @@ class Connection(
     StorageFacet,
     NetworkFacet,
     InterfaceFacet,
+    SnapshotFacet,
+    NodeFacet,
 ):
     """A session with an ESX/GSX host or a vCenter, bound to what the URI names.
 

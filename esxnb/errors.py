@@ -20,7 +20,8 @@
     ├── ValidationError               a bad argument (scheduler values, names...)
     ├── OperationError                a domain operation cannot be done
     │   ├── ToolsNotAvailableError    needs VMware tools in the guest
-    │   ├── DomainExistsError         define would overwrite a domain or VMX
+    │   ├── ExistsError               the name is taken (snapshot, network, volume...)
+    │   │   └── DomainExistsError     define would overwrite a domain or VMX
     │   └── InvalidStateError         wrong power state for the operation
     ├── TaskError                     a vSphere task failed or was cancelled
     │   ├── TaskTimeoutError          a task (or power-state wait) took too long
@@ -60,6 +61,7 @@ __all__ = [
     "ValidationError",
     "OperationError",
     "ToolsNotAvailableError",
+    "ExistsError",
     "DomainExistsError",
     "InvalidStateError",
     "TaskError",
@@ -172,7 +174,11 @@ class ToolsNotAvailableError(OperationError):
     pass
 
 
-class DomainExistsError(OperationError):
+class ExistsError(OperationError):
+    pass
+
+
+class DomainExistsError(ExistsError):
     pass
 
 

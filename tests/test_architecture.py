@@ -55,6 +55,13 @@ def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
                 candidate = candidate.rpartition(".")[0]
             if candidate and candidate != name:
                 targets.add(candidate)
+                # importing a.b.c runs a.b's __init__ first: that is an edge too, unless the
+                # importer lives in a.b itself
+                parts = candidate.split(".")
+                for depth in range(2, len(parts)):
+                    package_name = ".".join(parts[:depth])
+                    if package_name in modules and not name.startswith(package_name + ".") and package_name != name:
+                        targets.add(package_name)
     return targets
 
 

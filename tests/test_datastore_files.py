@@ -100,7 +100,7 @@ def test_upload_download_exists_delete_round_trip(conn: Connection, relative: st
     assert exists(conn, path)
     assert exists(conn, path.rsplit("/", 1)[0])  # its directory
     assert download(conn, path) == data.encode("utf-8")
-    with pytest.raises(errors.DomainExistsError, match="exists already"):
+    with pytest.raises(errors.ExistsError, match="exists already"):
         upload(conn, path, b"other")
     assert download(conn, path) == data.encode("utf-8")
     upload(conn, path, b"\x00\xffbinary", overwrite=True)

@@ -254,11 +254,19 @@ def test_power_states_ids_names_and_tools(tree: Connection, tree_sim: Simulator)
     assert limited and (frame.loc[limited, "memory_mib"] == 16).all()
 
 
-def test_autostart_unknown_without_autostart_manager(sim: Simulator) -> None:
-    # The simulator has no HostAutoStartManager objects: libvirt's answer is unknown, not False.
+def test_autostart_comes_from_the_hosts_autostart_manager(sim: Simulator) -> None:
     with connect_to(sim) as conn:
         frame = conn.domains()
-    assert frame["autostart"].isna().all()
+        assert not frame["autostart"].isna().any()  # every host has a manager (off, as a fresh ESXi)
+        name = frame["name"].iloc[0]
+        domain = conn.domain(name)
+        was = bool(frame.set_index("name").loc[name, "autostart"])
+        try:
+            domain.set_autostart(not was)
+            assert bool(conn.domains().set_index("name").loc[name, "autostart"]) is (not was)
+        finally:
+            domain.set_autostart(was)
+        assert bool(conn.domains().set_index("name").loc[name, "autostart"]) is was
 
 
 def test_views_follow_inventory_changes(tree_sim: Simulator) -> None:

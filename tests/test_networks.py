@@ -119,9 +119,9 @@ def test_undefine_removes_vswitch_port_groups_and_networks(conn: Connection, def
 
 def test_existing_names_are_refused_and_nothing_changes(conn: Connection, defined: Network) -> None:
     before = _raw(conn)
-    with pytest.raises(errors.DomainExistsError, match="'vSwitch7' exists already"):
+    with pytest.raises(errors.ExistsError, match="'vSwitch7' exists already"):
         conn.define_network(XML)
-    with pytest.raises(errors.DomainExistsError, match="port group 'prod' exists already"):
+    with pytest.raises(errors.ExistsError, match="port group 'prod' exists already"):
         conn.define_network(XML.replace("vSwitch7", "vSwitch8").replace("vmnic1", "vmnic0"))
     after = _raw(conn)
     assert [v.name for v in after.vswitch] == [v.name for v in before.vswitch]

@@ -281,11 +281,12 @@ def test_destroy_goes_through_the_managing_vcenter(tmp_path: Path) -> None:
                 assert conn.vcenter is not None and conn.vcenter is not conn
                 name = next(vm["name"] for vm in esx.vms() if vm["power_state"] == "poweredOn")
                 domain = conn.domain(name)
+                # a power-off sent to the host itself would fail: the vCenter must be the one asked
+                esx.inject_fault("PowerOffVM_Task", "HostNotConnected", "the host refuses")
                 domain.destroy()
                 on_vc = {vm["name"]: vm["power_state"] for vm in vc.vms()}
                 assert on_vc[name] == "poweredOff"
-                # the simulators do not share state: the host's copy shows who acted
-                assert domain.state == "running"
+                assert domain.state == "shut off"  # the host follows its vCenter, as a real one does
 
 
 def test_lookup_stays_within_the_connections_scope() -> None:

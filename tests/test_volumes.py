@@ -161,9 +161,9 @@ def test_existing_names_are_never_overwritten(conn: Connection, pool: StoragePoo
     first = pool.create_volume(f"{scratch}/a.vmdk", 1)
     other = pool.create_volume(f"{scratch}/b.vmdk", 2)
     key = first.info()["key"]
-    with pytest.raises(errors.DomainExistsError, match="exists already.*not overwriting"):
+    with pytest.raises(errors.ExistsError, match="exists already.*not overwriting"):
         pool.create_volume(f"{scratch}/a.vmdk", 5)
-    with pytest.raises(errors.DomainExistsError, match="exists already"):
+    with pytest.raises(errors.ExistsError, match="exists already"):
         other.clone(f"{scratch}/a.vmdk")
     assert first.info()["key"] == key and first.info()["capacity"] == MiB
 

@@ -203,12 +203,12 @@ def upload(
 ) -> None:
     """Write ``data`` (str is encoded as UTF-8) to ``[datastore] path``.
 
-    Without ``overwrite`` an existing file is an error (DomainExistsError).
+    Without ``overwrite`` an existing file is an error (ExistsError).
     """
     if isinstance(data, str):
         data = data.encode("utf-8")
     if not overwrite and exists(conn, datastore_path, datacenter_path=datacenter_path):
-        raise errors.DomainExistsError(
+        raise errors.ExistsError(
             f"{_where(datastore_path, conn, datacenter_path)} exists already; not overwriting it"
         )
     status, body = _request(conn, "PUT", datastore_path, datacenter_path, body=bytes(data))

@@ -214,7 +214,7 @@ def _check_new_name(pool: PoolLike, name: str) -> None:
                 f"volume name {name!r}: {item!r} may only use letters, digits, space and ' ( ) , . _ -"
             )
     if _lookup(pool, name) is not None:
-        raise errors.DomainExistsError(
+        raise errors.ExistsError(
             f"storage volume {name!r} exists already in pool {pool.name!r}; not overwriting it"
         )
 

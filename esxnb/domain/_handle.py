@@ -16,6 +16,8 @@ from .._vocabulary import domain_state
 from ..tasks import Progress, raise_if_cancelled
 from ._lifecycle import lifecycle_method, require_state, run_task, vcenter_side
 from ._names import domain_id
+from ._resources import ResourceMethods
+from ._snapshots import SnapshotMethods
 
 if TYPE_CHECKING:
     from .._protocol import ConnectionLike
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["Domain"]
 
 
-class Domain:
+class Domain(SnapshotMethods, ResourceMethods):
     """A handle on one VM: ``name``, ``uuid`` (BIOS), ``vm`` (pyVmomi VirtualMachine), ``connection``.
 
     Every operation reads the VM's current state from the server first; nothing is cached

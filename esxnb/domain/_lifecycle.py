@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 from pyVmomi import vim, vmodl
 
@@ -24,25 +24,23 @@ from .._faults import translate
 from .._updates import follow
 from .._vocabulary import STATE_WORDS, TOOLS_RUNNING
 from ..errors import TaskCancelledError
-from ..tasks import DEFAULT_TASK_TIMEOUT, Progress, prepare_vm_for_task, raise_if_cancelled, wait_for_task
+from .._vmtasks import DomainLike, require_state, run_task
+from ..tasks import DEFAULT_TASK_TIMEOUT, Progress, raise_if_cancelled
 
-if TYPE_CHECKING:
-    from .._protocol import ConnectionLike
-
-__all__ = ["Operation", "OPERATIONS", "lifecycle_method", "DEFAULT_SHUTDOWN_TIMEOUT", "require_state"]
+__all__ = [
+    "Operation",
+    "OPERATIONS",
+    "lifecycle_method",
+    "DEFAULT_SHUTDOWN_TIMEOUT",
+    "require_state",
+    "run_task",
+]
 
 log = logging.getLogger("esxnb")
 
 PC = vmodl.query.PropertyCollector
 
 DEFAULT_SHUTDOWN_TIMEOUT = 300.0
-
-
-class DomainLike(Protocol):
-    connection: ConnectionLike
-    vm: Any
-    name: str
-    uuid: str
 
 
 @dataclass(frozen=True)
@@ -121,16 +119,6 @@ OPERATIONS: dict[str, Operation] = {
 }
 
 
-def require_state(name: str, power_state: str, allowed: tuple[str, ...], operation: str) -> None:
-    """InvalidStateError unless ``power_state`` is one of ``allowed``."""
-    if power_state not in allowed:
-        words = " or ".join(STATE_WORDS[s] for s in allowed)
-        raise errors.InvalidStateError(
-            f"cannot {operation} domain {name!r}: it is {STATE_WORDS.get(power_state, power_state)}, "
-            f"expecting {words}"
-        )
-
-
 def vcenter_side(domain: DomainLike) -> tuple[Any, Any]:
     """(connection, vm) to use where libvirt prefers the managing vCenter (destroy, undefine)."""
     conn = domain.connection
@@ -149,41 +137,6 @@ def vcenter_side(domain: DomainLike) -> tuple[Any, Any]:
         )
         return conn, domain.vm
     return vcenter, vm
-
-
-def run_task(
-    domain: DomainLike,
-    operation: str,
-    allowed: tuple[str, ...],
-    call: Callable[[Any], Any],
-    *,
-    progress: Progress | None,
-    timeout: float | None,
-    cancel_event: threading.Event | None,
-    conn: Any | None = None,
-    vm: Any | None = None,
-) -> Any:
-    """Check the power state, start the task ``call(vm)`` and wait for it (questions, cancel, timeout)."""
-    conn = conn or domain.connection
-    vm = vm or domain.vm
-    # "change the scheduler parameters of" already ends in "of"
-    description = f"{operation.removesuffix(' of')} of domain {domain.name!r}"
-    raise_if_cancelled(cancel_event, description)
-    props = prepare_vm_for_task(conn, vm, ("runtime.powerState",), vm_name=domain.name)
-    require_state(domain.name, str(props.get("runtime.powerState")), allowed, operation)
-    raise_if_cancelled(cancel_event, description)
-    with translate(f"cannot {operation} domain {domain.name!r}"):
-        task = call(vm)
-    return wait_for_task(
-        conn,
-        task,
-        progress=progress,
-        timeout=timeout,
-        vm=vm,
-        cancel_event=cancel_event,
-        description=description,
-        vm_name=domain.name,
-    )
 
 
 def _require_tools(domain: DomainLike, operation: str) -> None:

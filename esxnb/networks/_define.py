@@ -29,13 +29,13 @@ def define_network(conn: ConnectionLike, xml: str | bytes) -> Network:
     hn = read_host_network(conn, "defining a network")
     host_name = conn.location.host_name
     if hn.vswitch(definition.name) is not None:
-        raise errors.DomainExistsError(
+        raise errors.ExistsError(
             f"network (vSwitch) {definition.name!r} exists already on {host_name}; not changing it"
         )
     existing = hn.port_group_names()
     for pg in definition.port_groups:
         if pg.name in existing:
-            raise errors.DomainExistsError(f"port group {pg.name!r} exists already on {host_name}")
+            raise errors.ExistsError(f"port group {pg.name!r} exists already on {host_name}")
     pnics = {p.device: p for p in hn.pnics}
     bound = {key: v.name for v in hn.props.get("config.network.vswitch") or [] for key in v.pnic or []}
     for dev in definition.uplinks:

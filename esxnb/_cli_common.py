@@ -36,10 +36,12 @@ URI_VARIABLE = "ESXNB_URI"
 
 @dataclass(frozen=True)
 class Reply:
-    """A command's answer: ``text`` as virsh prints it, ``data`` for ``--json``."""
+    """A command's answer: ``text`` as virsh prints it, ``data`` for ``--json``; ``blank_line``
+    False for the few commands after which virsh prints no empty line."""
 
     text: str
     data: Any = None
+    blank_line: bool = True
 
 
 def read_input(path: str) -> bytes:
@@ -88,8 +90,9 @@ def runner(run: Callable[[Any, argparse.Namespace], str | Reply]) -> Callable[[a
             data = reply.data if reply.data is not None else {"output": reply.text.rstrip("\n")}
             print(json.dumps(data, indent=2, default=str))
         else:
-            text = reply.text if reply.text.endswith("\n") else reply.text + "\n"
-            print(text)  # virsh ends every command's output with an empty line
+            text = reply.text if reply.text.endswith("\n") or not reply.text else reply.text + "\n"
+            # virsh ends most commands' output with an empty line
+            print(text, end="\n" if reply.blank_line else "")
         return 0
 
     return go

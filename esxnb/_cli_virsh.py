@@ -15,7 +15,7 @@ from . import __version__, errors
 from ._cli_common import Reply, info_lines, read_input, records, register_command, vsh_table
 from ._vocabulary import SHARES_LEVEL_VALUES
 
-__all__ = ["register", "LIFECYCLE_MESSAGES"]
+__all__ = ["register", "find_domain_arg", "LIFECYCLE_MESSAGES"]
 
 #: virsh's message after each lifecycle command, by verb.
 LIFECYCLE_MESSAGES = {
@@ -41,14 +41,17 @@ def _row(conn: Any, name: str) -> Any:
     return frame[frame["moref"] == domain.vm._moId].iloc[0]
 
 
-def _domain(conn: Any, name: str) -> Any:
+def find_domain_arg(conn: Any, name: str) -> Any:
+    """The Domain a virsh DOMAIN argument names: an ID, a UUID or a name."""
     if name.isdigit():
         return conn.domain(str(_row(conn, name)["name"]))
     return conn.domain(name)
 
 
 def _id_text(value: Any) -> str:
-    return "-" if value is None or value != value or str(value) == "<NA>" else str(int(value))
+    import pandas as pd
+
+    return "-" if value is None or pd.isna(value) else str(int(value))
 
 
 # -- the connection ----------------------------------------------------------
@@ -154,7 +157,7 @@ def _domname(conn: Any, args: argparse.Namespace) -> Reply:
 
 
 def _dumpxml(conn: Any, args: argparse.Namespace) -> Reply:
-    xml = _domain(conn, args.domain).dumpxml()
+    xml = find_domain_arg(conn, args.domain).dumpxml()
     return Reply(xml, {"xml": xml})
 
 
@@ -166,14 +169,14 @@ def _define(conn: Any, args: argparse.Namespace) -> Reply:
 
 
 def _undefine(conn: Any, args: argparse.Namespace) -> Reply:
-    domain = _domain(conn, args.domain)
+    domain = find_domain_arg(conn, args.domain)
     domain.undefine()
     return Reply(f"Domain '{domain.name}' has been undefined\n", {"name": domain.name})
 
 
 def _lifecycle(verb: str) -> Callable[[Any, argparse.Namespace], Reply]:
     def run(conn: Any, args: argparse.Namespace) -> Reply:
-        domain = _domain(conn, args.domain)
+        domain = find_domain_arg(conn, args.domain)
         getattr(domain, verb)()
         return Reply(LIFECYCLE_MESSAGES[verb].format(domain.name) + "\n", {"name": domain.name, "done": verb})
 
@@ -181,7 +184,7 @@ def _lifecycle(verb: str) -> Callable[[Any, argparse.Namespace], Reply]:
 
 
 def _schedinfo(conn: Any, args: argparse.Namespace) -> Reply:
-    domain = _domain(conn, args.domain)
+    domain = find_domain_arg(conn, args.domain)
     changes: dict[str, int] = {}
     for item in args.set or []:
         name, sep, value = item.partition("=")
@@ -203,6 +206,72 @@ def _schedinfo(conn: Any, args: argparse.Namespace) -> Reply:
     shown = [name for name in ("reservation", "limit", "shares") if not changes or name in changes]
     text = f"{'Scheduler':<15}: allocation\n" + "".join(f"{name:<15}: {settings[name]}\n" for name in shown)
     return Reply(text, {name: settings[name] for name in ("reservation", "limit", "shares")})
+
+
+def _kib_to_mib(text: str, what: str) -> int:
+    """A virsh size (KiB unless it ends in k, M, G or T) in whole MiB, rounded up as libvirt does."""
+    from ._libvirt_xml import parse_size
+
+    size = parse_size(text, None, what, default_unit="KiB")
+    return -(-size // (1024 * 1024))
+
+
+def _setmem(conn: Any, args: argparse.Namespace) -> Reply:
+    domain = find_domain_arg(conn, args.domain)
+    mib = _kib_to_mib(args.size, "the memory size")
+    domain.set_memory(mib)
+    return Reply("", {"name": domain.name, "memory_mib": mib})
+
+
+def _setmaxmem(conn: Any, args: argparse.Namespace) -> Reply:
+    domain = find_domain_arg(conn, args.domain)
+    mib = _kib_to_mib(args.size, "the maximum memory size")
+    domain.set_max_memory(mib)
+    return Reply("", {"name": domain.name, "max_memory_mib": mib})
+
+
+def _setvcpus(conn: Any, args: argparse.Namespace) -> Reply:
+    domain = find_domain_arg(conn, args.domain)
+    domain.set_vcpus(args.count)
+    return Reply("", {"name": domain.name, "vcpus": args.count})
+
+
+def _autostart(conn: Any, args: argparse.Namespace) -> Reply:
+    domain = find_domain_arg(conn, args.domain)
+    domain.set_autostart(not args.disable)
+    word = "unmarked" if args.disable else "marked"
+    return Reply(
+        f"Domain '{domain.name}' {word} as autostarted\n",
+        {"name": domain.name, "autostart": not args.disable},
+    )
+
+
+def _screenshot(conn: Any, args: argparse.Namespace) -> Reply:
+    domain = find_domain_arg(conn, args.domain)
+    shot = domain.screenshot()
+    # virsh's default name: the domain's and the time's
+    path = args.file or f"{domain.name}-{shot.taken_at.astimezone().strftime('%Y-%m-%d-%H:%M:%S')}.png"
+    shot.save(path)
+    return Reply(
+        f"Screenshot saved to {path}, with type of image/png\n",
+        {"file": path, "width": shot.width, "height": shot.height},
+        blank_line=False,
+    )
+
+
+def _nodeinfo(conn: Any, args: argparse.Namespace) -> Reply:
+    node = conn.node_info()
+    pairs = [
+        ("CPU model:", node.cpu_model),
+        ("CPU(s):", node.cpus),
+        ("CPU frequency:", f"{node.mhz} MHz"),
+        ("CPU socket(s):", node.sockets),
+        ("Core(s) per socket:", node.cores_per_socket),
+        ("Thread(s) per core:", node.threads_per_core),
+        ("NUMA cell(s):", node.numa_nodes),
+        ("Memory size:", f"{node.memory_kib} KiB"),
+    ]
+    return Reply("".join(f"{label:<20} {value}\n" for label, value in pairs), node.as_dict())
 
 
 def register(commands: Any) -> None:
@@ -239,6 +308,17 @@ def register(commands: Any) -> None:
     with_domain("undefine", "undefine a domain (unregister it; its files stay)", _undefine)
     for verb in LIFECYCLE_MESSAGES:
         with_domain(verb, f"{verb} a domain", _lifecycle(verb))
+    command("nodeinfo", "node information", _nodeinfo)
+    sub = with_domain("setmem", "change the memory the domain may use (its limit)", _setmem)
+    sub.add_argument("size", metavar="SIZE", help="KiB, or with a unit: 512M, 2G")
+    sub = with_domain("setmaxmem", "change the maximum memory (the domain shut off)", _setmaxmem)
+    sub.add_argument("size", metavar="SIZE", help="KiB, or with a unit: 512M, 2G; a multiple of 4 MiB")
+    sub = with_domain("setvcpus", "change the number of vCPUs (1 or even)", _setvcpus)
+    sub.add_argument("count", metavar="COUNT", type=int)
+    sub = with_domain("autostart", "start the domain with its host", _autostart)
+    sub.add_argument("--disable", action="store_true", help="do not start it with its host")
+    sub = with_domain("screenshot", "take a screenshot of the domain's console (PNG)", _screenshot)
+    sub.add_argument("file", metavar="FILE", nargs="?", help="where to save it (default DOMAIN-TIME.png)")
     sub = with_domain("schedinfo", "show or set scheduler parameters", _schedinfo)
     sub.add_argument(
         "--set", action="append", metavar="NAME=VALUE", help="reservation, limit or shares (repeatable)"

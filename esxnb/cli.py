@@ -169,10 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     from . import lab
     from ._cli_storage import register as register_storage
+    from ._cli_snapshots import register as register_snapshots
     from ._cli_virsh import register as register_virsh
     from .simulator import __main__ as sim_main
 
     register_virsh(commands)  # uri, version, hostname, list, dominfo, ..., schedinfo
+    register_snapshots(commands)  # snapshot-*
     register_storage(commands)  # pool-, vol-, net-, iface- commands
 
     sub = commands.add_parser("sim", help="run a local vSphere simulator in the foreground")

@@ -329,3 +329,93 @@ def test_virsh_migrates_between_esx_hosts_through_their_vcenter(world: World, tm
     assert world.vms()[name]["host"] == "DC0_H1"
     tools.esxnb(dst, "migrate", name, src)
     assert world.vms()[name]["host"] == "DC0_H0"
+
+
+# -- snapshots, autostart, vCPUs, node info, screenshots ----------------------------------------
+
+
+def test_nodeinfo_is_identical(tools: Tools, sim: Simulator) -> None:
+    uri = _uri(sim)
+    assert tools.esxnb(uri, "nodeinfo") == tools.virsh(uri, "nodeinfo")
+
+
+def test_snapshots_both_ways(tools: Tools, sim: Simulator) -> None:
+    uri = _uri(sim)
+    name = _names(tools, uri)[0]
+    with connect_to(sim) as conn:
+        domain = conn.domain(name)
+        if domain.state != "running":
+            domain.start()
+    # virsh and esxnb take turns building one tree; every listing is then the same
+    assert tools.virsh(uri, "snapshot-create-as", name, "Base", "first") == "Domain snapshot Base created\n"
+    assert (
+        tools.esxnb(uri, "snapshot-create-as", name, "disk", "--disk-only")
+        == "Domain snapshot disk created\n"
+    )
+    tools.virsh(uri, "snapshot-create-as", name, "c3")
+    assert tools.esxnb(uri, "snapshot-revert", name, "Base") == tools.virsh(
+        uri, "snapshot-revert", name, "Base"
+    )
+    tools.esxnb(uri, "snapshot-create-as", name, "after")
+    try:
+        for args in (
+            ("snapshot-list", name),
+            ("snapshot-list", name, "--tree"),
+            ("snapshot-list", name, "--parent"),
+            ("snapshot-list", name, "--name"),
+            ("snapshot-info", name, "disk"),
+            ("snapshot-info", name, "--current"),
+            ("snapshot-dumpxml", name, "c3"),
+            ("snapshot-current", name),
+            ("snapshot-current", name, "--name"),
+        ):
+            assert tools.esxnb(uri, *args) == tools.virsh(uri, *args), args
+        assert tools.virsh(uri, "snapshot-revert", name, "disk") == "Domain snapshot disk reverted\n\n"
+        with connect_to(sim) as conn:
+            assert conn.domain(name).state == "shut off"  # a disk-only snapshot restores a VM that is off
+    finally:
+        assert (
+            tools.esxnb(uri, "snapshot-delete", name, "Base", "--children")
+            == "Domain snapshot Base deleted\n\n"  # as virsh words it
+        )
+    assert tools.virsh(uri, "snapshot-list", name, "--name") == "\n"
+
+
+def test_autostart_and_vcpus_both_ways(tools: Tools, sim: Simulator) -> None:
+    uri = _uri(sim)
+    name = _names(tools, uri)[-1]
+    assert tools.esxnb(uri, "autostart", name) == f"Domain '{name}' marked as autostarted\n\n"
+    assert "Autostart:      enable\n" in tools.virsh(uri, "dominfo", name)
+    assert tools.virsh(uri, "autostart", "--disable", name) == f"Domain '{name}' unmarked as autostarted\n\n"
+    assert "Autostart:      disable\n" in tools.esxnb(uri, "dominfo", name)
+    with connect_to(sim) as conn:
+        domain = conn.domain(name)
+        was = domain.state
+        domain.destroy() if was != "shut off" else None
+        vcpus = domain.vm.config.hardware.numCPU
+        try:
+            assert tools.esxnb(uri, "setvcpus", name, "2") == tools.virsh(uri, "setvcpus", name, "2") == "\n"
+            assert "CPU(s):         2\n" in tools.virsh(uri, "dominfo", name)
+        finally:
+            domain.set_vcpus(vcpus)
+            if was == "running":
+                domain.start()
+
+
+def test_screenshots_are_pngs_of_the_same_size(tools: Tools, sim: Simulator, tmp_path: Path) -> None:
+    uri = _uri(sim)
+    name = _names(tools, uri)[0]
+    with connect_to(sim) as conn:
+        if conn.domain(name).state != "running":
+            conn.domain(name).start()
+    ours, theirs = tmp_path / "esxnb.png", tmp_path / "virsh.png"
+    assert (
+        tools.esxnb(uri, "screenshot", name, str(ours))
+        == f"Screenshot saved to {ours}, with type of image/png\n"
+    )
+    assert tools.virsh(uri, "screenshot", name, str(theirs)).startswith(f"Screenshot saved to {theirs}")
+    for png in (ours, theirs):
+        data = png.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[16:24] == (640).to_bytes(4, "big") + (400).to_bytes(
+            4, "big"
+        )

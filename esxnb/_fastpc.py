@@ -16,7 +16,8 @@ import http.client
 import io
 import ssl
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -27,7 +28,16 @@ from pyVmomi.SoapAdapter import SoapResponseDeserializer
 from . import errors
 from ._faults import to_esxnb_error
 
-__all__ = ["Ref", "Table", "Retrieval", "FastCollector", "StaleSessionError", "ref_of", "to_ref"]
+__all__ = [
+    "Ref",
+    "Refused",
+    "Table",
+    "Retrieval",
+    "FastCollector",
+    "StaleSessionError",
+    "ref_of",
+    "MAX_VALUE_TEXT",
+]
 
 PC = vmodl.query.PropertyCollector
 
@@ -37,6 +47,18 @@ _TOKEN = _VIM + "token"
 _OBJ = _VIM + "obj"
 _PROPSET = _VIM + "propSet"
 _MISSINGSET = _VIM + "missingSet"
+_NAME = _VIM + "name"
+_VAL = _VIM + "val"
+_PATH = _VIM + "path"
+_RETURNVAL = _VIM + "returnval"
+_RESPONSES = (_VIM + "RetrievePropertiesExResponse", _VIM + "ContinueRetrievePropertiesExResponse")
+_SOAP_FAULT = "{http://schemas.xmlsoap.org/soap/envelope/}Fault"
+#: The longest text one property value may have. libxml2 alone stops at 10,000,000 bytes
+#: (a real server can send more, e.g. a long annotation or extraConfig blob); the parser is
+#: opened up (huge_tree, which also allows nesting to 2,048 levels: deep snapshot trees) and
+#: this bound keeps a hostile answer from growing one value without end.
+MAX_VALUE_TEXT = 10 * 1024 * 1024
+_DIAGNOSIS = 1 << 16  # bytes of an unexpected answer kept to say what it was
 _XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 _CHUNK = 1 << 16
 
@@ -51,13 +73,6 @@ class Ref(NamedTuple):
 def ref_of(mo: Any) -> Ref:
     """The :class:`Ref` of a pyvmomi managed object."""
     return Ref(mo._wsdlName, mo._moId)
-
-
-def to_ref(ref: Ref, stub: Any) -> Any:
-    """The pyvmomi managed object for a :class:`Ref`, bound to ``stub``."""
-    from pyVmomi.VmomiSupport import GetWsdlType
-
-    return GetWsdlType("urn:vim25", ref.type)(ref.value, stub)
 
 
 class StaleSessionError(errors.SessionExpiredError):
@@ -79,12 +94,23 @@ class Table:
         return len(self.refs)
 
 
+class Refused(NamedTuple):
+    """A property the server would not show (a ``missingSet`` entry other than a vanished
+    object): ``fault`` is its type, e.g. ``NoPermission``."""
+
+    ref: Ref
+    path: str
+    fault: str
+
+
 @dataclass
 class Retrieval:
-    """What one retrieval brought back, by managed object type."""
+    """What one retrieval brought back, by managed object type; ``refused`` lists the
+    properties the server would not show (never to be read as unset)."""
 
     tables: dict[str, Table] = field(default_factory=dict)
     missing_objects: set[Ref] = field(default_factory=set)
+    refused: list[Refused] = field(default_factory=list)
     round_trips: int = 0
 
     def table(self, *types: str) -> Table:
@@ -103,12 +129,39 @@ class Retrieval:
         """Every object's ``{path: value}``, keyed by its :class:`Ref`."""
         return {ref: row for table in self.tables.values() for ref, row in zip(table.refs, table.rows)}
 
+    def merge(self, page: Retrieval) -> None:
+        """Add a later page of the same retrieval."""
+        for kind, table in page.tables.items():
+            mine = self.tables.setdefault(kind, Table())
+            mine.refs.extend(table.refs)
+            mine.rows.extend(table.rows)
+        self.missing_objects |= page.missing_objects
+        self.refused.extend(page.refused)
+        self.round_trips += page.round_trips
+
 
 # -- value decoding -------------------------------------------------------------
 
 
 def _boolean(text: str) -> bool:
-    return text.strip() in ("true", "1")
+    word = text.strip()
+    if word in ("true", "1"):
+        return True
+    if word in ("false", "0"):
+        return False
+    raise ValueError(f"{text!r} is not an xsd:boolean (true, false, 1 or 0)")
+
+
+def _text(element: Any) -> str:
+    """A leaf's text, comments and processing instructions left out, within MAX_VALUE_TEXT."""
+    text = element.text or "" if not len(element) else "".join(element.itertext())
+    if len(text) > MAX_VALUE_TEXT:
+        raise ValueError(f"a text of {len(text)} characters, over esxnb's bound of {MAX_VALUE_TEXT}")
+    return text
+
+
+def _has_elements(element: Any) -> bool:
+    return bool(len(element)) and any(isinstance(child.tag, str) for child in element)
 
 
 _SCALARS = {
@@ -137,8 +190,10 @@ def _tag(element: Any) -> str:
 def decode(element: Any) -> Any:
     """One ``val`` (or nested) element as a plain Python value."""
     kind = _local(element.get(_XSI_TYPE))
-    if not len(element):
-        text = element.text or ""
+    if not _has_elements(element):
+        for child in element:
+            _refuse_entity(child)
+        text = _text(element)
         if kind is None:
             if element.get("type") is not None:
                 return Ref(element.get("type"), text)
@@ -187,18 +242,18 @@ def _leaf_reader(kind: str | None) -> Any:
     local = _local(kind)
     scalar = _SCALARS.get(local) if local is not None else None
     if local == "string":
-        return lambda element: element.text or ""
+        return _text
     if scalar is not None:
-        return lambda element: scalar(element.text or "")
+        return lambda element: scalar(_text(element))
     if local is None or local == "ManagedObjectReference":
         return (
-            lambda element: Ref(element.get("type"), element.text or "")
+            lambda element: Ref(element.get("type"), _text(element))
             if element.get("type") is not None
-            else (element.text or "")
+            else _text(element)
         )
     if local.startswith("ArrayOf"):
         return lambda element: []
-    return lambda element: element.text or ""
+    return _text
 
 
 # xsi:type text (prefix included, as the server wrote it) -> leaf reader; shared, only grows.
@@ -218,21 +273,34 @@ def _fault_type(missing: Any) -> str | None:
 
 
 class _Page:
-    """Decodes one RetrievePropertiesEx / ContinueRetrievePropertiesEx answer into a Retrieval."""
+    """Decodes one RetrievePropertiesEx / ContinueRetrievePropertiesEx answer into a Retrieval.
 
-    def __init__(self, into: Retrieval) -> None:
+    Only ``objects`` and ``token`` directly inside the answer's ``returnval`` count (a value
+    may hold elements of the same names); an answer that is no such result (a SOAP fault sent
+    with status 200, a proxy's HTML page) is an error naming what came back, never an empty
+    inventory.
+    """
+
+    def __init__(self, into: Retrieval, on_token: Callable[[str], None] | None = None) -> None:
         self.into = into
+        self.on_token = on_token  # told the next page's token as soon as it is read
         self.token: str | None = None
         self.not_authenticated = False
+        self.answered = False  # the RetrievePropertiesEx result element was seen
+        self.fault = False
+        self.head = bytearray()  # the start of the answer, until it is known to be a result
         self.parser = etree.XMLPullParser(
-            events=("end",),
-            tag=(_OBJECTS, _TOKEN),
+            events=("start", "end"),
+            tag=(_OBJECTS, _TOKEN, *_RESPONSES, _SOAP_FAULT),
             resolve_entities=False,
             no_network=True,
             load_dtd=False,
+            huge_tree=True,
         )
 
     def feed(self, data: bytes) -> None:
+        if not self.answered and len(self.head) < _DIAGNOSIS:
+            self.head += data[: _DIAGNOSIS - len(self.head)]
         self.parser.feed(data)
         self._drain()
 
@@ -240,51 +308,93 @@ class _Page:
         self.parser.close()
         self._drain()
 
+    @staticmethod
+    def _top_level(element: Any) -> bool:
+        parent = element.getparent()
+        if parent is None or parent.tag != _RETURNVAL:
+            return False
+        grandparent = parent.getparent()
+        return grandparent is not None and grandparent.tag in _RESPONSES
+
     def _drain(self) -> None:
-        tables = self.into.tables
-        leaf_readers = _LEAF_READERS
-        for _event, element in self.parser.read_events():
-            if element.tag == _TOKEN:
-                self.token = element.text
+        for event, element in self.parser.read_events():
+            tag = element.tag
+            if event == "start":
+                if tag in _RESPONSES:
+                    self.answered = True
+                elif tag == _SOAP_FAULT:
+                    self.fault = True
                 continue
-            ref = None
-            row: dict[str, Any] = {}
-            for child in element:
-                tag = child.tag
-                if tag == _PROPSET:
-                    if len(child) < 2:
-                        continue
-                    val = child[1]
-                    # Most values are leaves (strings, numbers, references, enums): read them
-                    # with a reader cached per xsi:type instead of the general decoder.
-                    if len(val):
-                        row[child[0].text] = decode(val)
-                    else:
-                        kind = val.get(_XSI_TYPE)
-                        reader = leaf_readers.get(kind)
-                        if reader is None:
-                            reader = leaf_readers[kind] = _leaf_reader(kind)
-                        row[child[0].text] = reader(val)
-                elif tag == _OBJ:
-                    ref = Ref(child.get("type"), child.text or "")
-                elif tag == _MISSINGSET:
-                    fault = _fault_type(child)
-                    if fault == "NotAuthenticated":
-                        self.not_authenticated = True
-                    elif fault == "ManagedObjectNotFound" and ref is not None:
-                        self.into.missing_objects.add(ref)
-            if ref is not None:
-                table = tables.get(ref.type)
-                if table is None:
-                    table = tables[ref.type] = Table()
-                table.refs.append(ref)
-                table.rows.append(row)
+            if tag not in (_OBJECTS, _TOKEN) or not self._top_level(element):
+                continue
+            if tag == _TOKEN:
+                self.token = element.text
+                if self.token and self.on_token is not None:
+                    self.on_token(self.token)
+                continue
+            self._object(element)
             # Processed objects are dropped so memory stays flat however large the answer.
             element.clear()
             parent = element.getparent()
             if parent is not None:
                 while element.getprevious() is not None:
                     del parent[0]
+
+    def _object(self, element: Any) -> None:
+        tables = self.into.tables
+        leaf_readers = _LEAF_READERS
+        ref = None
+        row: dict[str, Any] = {}
+        for child in element:
+            tag = child.tag
+            if tag == _PROPSET:
+                name = val = None
+                for part in child:
+                    if part.tag == _NAME:
+                        name = part.text
+                    elif part.tag == _VAL:
+                        val = part
+                if name is None or val is None:
+                    continue
+                try:
+                    # Most values are leaves (strings, numbers, references, enums): read them
+                    # with a reader cached per xsi:type instead of the general decoder.
+                    if len(val):
+                        row[name] = decode(val)
+                    else:
+                        kind = val.get(_XSI_TYPE)
+                        reader = leaf_readers.get(kind)
+                        if reader is None:
+                            reader = leaf_readers[kind] = _leaf_reader(kind)
+                        row[name] = reader(val)
+                except ValueError as exc:
+                    where = f"{ref.type} {ref.value}" if ref is not None else "an object"
+                    raise errors.ServerFault(
+                        f"the server sent property {name!r} of {where} malformed: {exc}",
+                        fault_type="MalformedValue",
+                    ) from None
+            elif tag == _OBJ:
+                ref = Ref(child.get("type"), child.text or "")
+            elif tag == _MISSINGSET:
+                fault = _fault_type(child) or "unknown fault"
+                if fault == "NotAuthenticated":
+                    self.not_authenticated = True
+                elif fault == "ManagedObjectNotFound" and ref is not None:
+                    self.into.missing_objects.add(ref)
+                elif ref is not None:
+                    self.into.refused.append(Refused(ref, child.findtext(_PATH) or "", fault))
+        if ref is not None:
+            table = tables.get(ref.type)
+            if table is None:
+                table = tables[ref.type] = Table()
+            table.refs.append(ref)
+            table.rows.append(row)
+
+    def check_answered(self, context: str, response: Any = None) -> None:
+        """Raise unless the answer was a RetrievePropertiesEx result."""
+        if self.answered:
+            return
+        raise _unexpected_answer(bytes(self.head), context, fault=self.fault, response=response)
 
 
 class FastCollector:
@@ -310,21 +420,47 @@ class FastCollector:
         Raises :class:`StaleSessionError` when the server no longer knows the session (the
         caller logs in again through pyvmomi and retries) and esxnb errors for everything else.
         """
-        result = Retrieval()
         options = PC.RetrieveOptions(maxObjects=page_size) if page_size else PC.RetrieveOptions()
-        token = self._call("RetrievePropertiesEx", (list(specs), options), result, context)
-        try:
-            while token:
-                token = self._call("ContinueRetrievePropertiesEx", (token,), result, context)
-        except BaseException:
-            if token:
-                self._cancel(token)
-            raise
+        result = Retrieval()
+        # The next page is asked for as soon as its token is read (servers send it before the
+        # objects), so the server builds it while this one is decoded; pages merge in order.
+        ahead: dict[str, Future[tuple[Retrieval, str | None]]] = {}
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="esxnb-page") as pool:
+
+            def fetch(token: str) -> tuple[Retrieval, str | None]:
+                page = Retrieval()
+                return page, self._call("ContinueRetrievePropertiesEx", (token,), page, context, prefetch)
+
+            def prefetch(token: str) -> None:
+                ahead.setdefault(token, pool.submit(fetch, token))
+
+            token = None
+            try:
+                token = self._call("RetrievePropertiesEx", (list(specs), options), result, context, prefetch)
+                while token:
+                    page, next_token = (ahead.pop(token, None) or pool.submit(fetch, token)).result()
+                    result.merge(page)
+                    token = next_token
+            except BaseException:
+                for pending in ahead.values():
+                    pending.cancel()
+                if token:
+                    self._cancel(token)
+                raise
+            finally:
+                self.round_trips += max(result.round_trips, 1)
         return result
 
     # -- one HTTP exchange ----------------------------------------------------------
 
-    def _call(self, method: str, args: tuple, result: Retrieval, context: str) -> str | None:
+    def _call(
+        self,
+        method: str,
+        args: tuple,
+        result: Retrieval,
+        context: str,
+        on_token: Callable[[str], None] | None = None,
+    ) -> str | None:
         soap = self._soap
         info = self._collector._GetMethodInfo(method)
         body = soap.SerializeRequest(self._collector, info, args)
@@ -338,17 +474,20 @@ class FastCollector:
         }
         connection, response = self._send(body, headers, context)
         reusable = False
+        page: _Page | None = None
         try:
             result.round_trips += 1
-            self.round_trips += 1
             if response.status == 200:
-                page = _Page(result)
+                page = _Page(result, on_token)
                 for data in _chunks(response):
                     page.feed(data)
                 page.close()
                 reusable = True
                 if page.not_authenticated:
                     raise StaleSessionError(f"{context}: the server no longer knows this session")
+                if not page.answered and page.fault:
+                    raise self._fault(bytes(page.head), info, context)
+                page.check_answered(f"{context}: {method}", response)
                 return page.token
             payload = b"".join(_chunks(response))
             reusable = True
@@ -359,7 +498,10 @@ class FastCollector:
             )
         except etree.XMLSyntaxError as exc:
             reusable = False
-            raise errors.ServerFault(f"{context}: the server's answer is not valid XML ({exc})") from None
+            what = _describe(bytes(page.head) if page is not None else b"", response)
+            raise errors.ServerFault(
+                f"{context}: the server's answer is not valid XML ({exc}); it was {what}"
+            ) from None
         except (OSError, http.client.HTTPException, ssl.SSLError, zlib.error) as exc:
             reusable = False
             raise to_esxnb_error(exc, context=context, timeout=self._session.timeout) from exc
@@ -395,6 +537,9 @@ class FastCollector:
                 )
         if isinstance(fault, vim.fault.NotAuthenticated):
             return StaleSessionError(f"{context}: the server no longer knows this session")
+        if isinstance(fault, vmodl.fault.InvalidArgument) and info.wsdlName == "ContinueRetrievePropertiesEx":
+            # the paging token expired (or the server restarted): the read must start again
+            return StaleSessionError(f"{context}: the server forgot the retrieval's paging token")
         if isinstance(fault, vmodl.fault.ManagedObjectNotFound):
             gone = getattr(fault, "obj", None)
             if gone is not None and getattr(gone, "_wsdlName", "") == "ContainerView":
@@ -412,7 +557,27 @@ class FastCollector:
             pass
 
 
-_SOAP_FAULT = "{http://schemas.xmlsoap.org/soap/envelope/}Fault"
+def _describe(head: bytes, response: Any = None) -> str:
+    """What an unexpected answer was: its content type and first characters."""
+    kind = response.getheader("Content-Type") if response is not None else None
+    start = head[:120].decode("utf-8", "replace").strip().replace("\n", " ")
+    return (
+        f"{kind or 'no content type'}, starting {start!r}" if start else f"{kind or 'no content type'}, empty"
+    )
+
+
+def _unexpected_answer(head: bytes, context: str, *, fault: bool, response: Any = None) -> errors.EsxnbError:
+    if fault:
+        found = _plain_fault(head)
+        if isinstance(found, errors.EsxnbError):
+            return found
+        if isinstance(found, BaseException):
+            return to_esxnb_error(found, context=context)
+    return errors.ServerFault(
+        f"{context}: the server answered with something that is not a property retrieval result "
+        f"({_describe(head, response)}); not taking it for an empty inventory",
+        fault_type="UnexpectedAnswer",
+    )
 
 
 def _plain_fault(payload: bytes) -> BaseException | None:

@@ -34,6 +34,10 @@
 
 All errors keep the server's own message where there is one, and never hold
 credentials in their text.
+
+One warning: ``IncompleteDataWarning`` (a ``UserWarning``), when the server refused to show
+some properties of a table (``NoPermission`` for a restricted account...); the table's
+``df.attrs["missing"]`` lists what was refused, for which objects.
 """
 
 from __future__ import annotations
@@ -72,6 +76,7 @@ __all__ = [
     "MigrationTimeoutError",
     "MigrationCancelledError",
     "SimulatorError",
+    "IncompleteDataWarning",
 ]
 
 
@@ -253,3 +258,7 @@ class MigrationCancelledError(MigrationError, TaskCancelledError):
 
 class SimulatorError(EsxnbError):
     pass
+
+
+class IncompleteDataWarning(UserWarning):
+    """Some values of a table are missing because the server refused to show them."""

@@ -510,8 +510,8 @@ def test_decoder_refuses_entities() -> None:
     bomb = (
         '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
         '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]>'
-        '<r xmlns="urn:vim25"><objects><obj type="Folder">f</obj>'
-        "<propSet><name>name</name><val>&d;</val></propSet></objects></r>"
+        '<r><RetrievePropertiesExResponse xmlns="urn:vim25"><returnval><objects><obj type="Folder">f</obj>'
+        "<propSet><name>name</name><val>&d;</val></propSet></objects></returnval></RetrievePropertiesExResponse></r>"
     )
     page = _Page(Retrieval())
     with pytest.raises(errors.ServerFault, match="entity"):

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._frame import build_frame, empty_frame, records_frame
+from ._missing import refused_for
 from ._read import Reading, filter_specs, read, scope_ref
 from ._spec import Column, Row, TableSpec, as_int, ref_or_none
 from ._structure import Structure
@@ -69,8 +70,10 @@ def read_tables(
         frame = build_frame(spec, reading.rows(spec, extra))
         frames[spec.name] = frame
     attrs = reading.attrs()
-    for frame in frames.values():
+    for spec in tables:
+        frame = frames[spec.name]
         frame.attrs.update(attrs)
+        frame.attrs["missing"] = refused_for(spec, reading.structure.result.refused)
     return frames
 
 

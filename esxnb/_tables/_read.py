@@ -46,6 +46,10 @@ _HOST_EXTRA = ("configManager.autoStartManager",)
 _AUTOSTART_PATHS = ("config.defaults.enabled", "config.powerInfo")
 
 
+#: Objects per RetrievePropertiesEx page (the server may send fewer; a token fetches the rest).
+PAGE_SIZE = 10_000
+
+
 def _vim_type(name: str) -> Any:
     return GetWsdlType("urn:vim25", name)
 
@@ -185,7 +189,7 @@ class _Reader:
         specs = build()
         try:
             return self.collector.retrieve(
-                specs, context=f"cannot read the inventory of {self.conn.uri.hostname}"
+                specs, page_size=PAGE_SIZE, context=f"cannot read the inventory of {self.conn.uri.hostname}"
             )
         finally:
             self.round_trips += self.collector.round_trips

@@ -579,6 +579,19 @@ class Simulator:
         """Set ``summary.managementServerIp`` of every host."""
         self.control("set_management_server", ip=ip)
 
+    def restrict_property(self, obj: str, path: str, fault: str = "NoPermission") -> None:
+        """Answer ``path`` (and the paths below it) of ``obj`` (a name or moref) in property
+        retrievals with a ``missingSet`` entry carrying ``fault``, as vCenter answers an
+        account without the privilege to read it."""
+        self.control("restrict_property", object=obj, path=path, fault=fault)
+
+    def clear_restrictions(self) -> None:
+        self.control("clear_restrictions")
+
+    def expire_tokens(self) -> int:
+        """Forget every paging token of unfinished retrievals; how many there were."""
+        return int(self.control("expire_tokens")["expired"])
+
     def vms(self, host: str | None = None) -> list[dict[str, Any]]:
         """VMs (name, uuid, instance_uuid, memory_mb, num_cpu, guest_id,
         annotation, power_state, host), optionally of one host."""

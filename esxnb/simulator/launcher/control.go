@@ -35,6 +35,8 @@ type controlRequest struct {
 	Seconds       float64     `json:"seconds"`
 	Host          string      `json:"host"`
 	IP            string      `json:"ip"`
+	Object        string      `json:"object"`
+	Path          string      `json:"path"`
 }
 
 type controlError struct{ msg string }
@@ -257,7 +259,31 @@ func (st *state) control(req *controlRequest) (map[string]interface{}, error) {
 
 	case "reset":
 		st.rules.clear()
+		st.clearRestrictions()
 		return nil, nil
+
+	case "restrict_property": // retrieval.go
+		if req.Object == "" || req.Path == "" {
+			return nil, errorf("restrict_property needs object (name or moref) and path")
+		}
+		fault := req.Fault
+		if fault == "" {
+			fault = "NoPermission"
+		}
+		if _, err := newFault(fault); err != nil {
+			return nil, err
+		}
+		st.retrievals.mu.Lock()
+		st.retrievals.restrictions = append(st.retrievals.restrictions, restriction{req.Object, req.Path, fault})
+		st.retrievals.mu.Unlock()
+		return nil, nil
+
+	case "clear_restrictions":
+		st.clearRestrictions()
+		return nil, nil
+
+	case "expire_tokens":
+		return map[string]interface{}{"expired": st.expireTokens()}, nil
 
 	case "set_host_ip":
 		h, err := st.findHost(req.Host)

@@ -64,6 +64,11 @@
 //     (snapshots.go);
 //   - every host has its own HostAutoStartManager, autostart disabled as on
 //     a fresh ESXi, with ReconfigureAutostart (0.24: none) (autostart.go);
+//   - RetrievePropertiesEx honours maxObjects with tokens that
+//     ContinueRetrievePropertiesEx and CancelRetrievePropertiesEx serve
+//     (0.24 ignores it), and a restricted account can be played: chosen
+//     properties of chosen objects come back as NoPermission missingSet
+//     entries (control restrict_property) (retrieval.go);
 //   - CreateScreenshot_Task writes a PNG of the VM's console beside its .vmx
 //     and GET /screen?id=MOREF serves one, as ESXi does (0.24: neither)
 //     (screenshot.go).
@@ -96,6 +101,11 @@
 //	set_host_ip [host, ip]                        management IP (what SearchIndex.FindByIp sees)
 //	set_management_server [ip]                    summary.managementServerIp of every host
 //	vms [host]                                    -> {"vms": [{name, uuid, memory_mb, ...}]}
+//	restrict_property [object, path, fault]       the property (and paths below it) of the object
+//	                                              (name or moref) answer as missingSet entries
+//	                                              with fault (default NoPermission)
+//	clear_restrictions                            drop them (reset does too)
+//	expire_tokens                                 forget every paging token -> {"expired": n}
 package main
 
 import (

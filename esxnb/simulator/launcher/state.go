@@ -25,27 +25,29 @@ type state struct {
 	stock http.Handler // the simulator's own mux
 	token string
 
-	mu       sync.Mutex
-	dsDirs   map[dsKey]string                               // (datacenter, datastore name) -> local directory
-	userVMX  map[types.ManagedObjectReference]bool          // .vmx came from a client (registered)
-	toolsSet map[types.ManagedObjectReference]string        // tools mode per VM (default opts.toolsDefault)
-	rules    *rules                                         // faults, delays, task behaviours, questions
-	tasks    map[string]*asyncTask                          // launcher-driven tasks by moref value
-	asked    map[types.ManagedObjectReference]*openQuestion // open question per VM
-	follower *follower                                      // -follow: the managing vCenter (follow.go)
+	mu         sync.Mutex
+	dsDirs     map[dsKey]string                               // (datacenter, datastore name) -> local directory
+	userVMX    map[types.ManagedObjectReference]bool          // .vmx came from a client (registered)
+	toolsSet   map[types.ManagedObjectReference]string        // tools mode per VM (default opts.toolsDefault)
+	rules      *rules                                         // faults, delays, task behaviours, questions
+	tasks      map[string]*asyncTask                          // launcher-driven tasks by moref value
+	asked      map[types.ManagedObjectReference]*openQuestion // open question per VM
+	follower   *follower                                      // -follow: the managing vCenter (follow.go)
+	retrievals *retrievals                                    // paging and restrictions (retrieval.go)
 }
 
 func newState(o *options, m *simulator.Model) *state {
 	return &state{
-		opts:     o,
-		model:    m,
-		token:    os.Getenv("ESXNB_SIM_TOKEN"),
-		dsDirs:   map[dsKey]string{},
-		userVMX:  map[types.ManagedObjectReference]bool{},
-		toolsSet: map[types.ManagedObjectReference]string{},
-		rules:    newRules(),
-		tasks:    map[string]*asyncTask{},
-		asked:    map[types.ManagedObjectReference]*openQuestion{},
+		opts:       o,
+		model:      m,
+		token:      os.Getenv("ESXNB_SIM_TOKEN"),
+		dsDirs:     map[dsKey]string{},
+		userVMX:    map[types.ManagedObjectReference]bool{},
+		toolsSet:   map[types.ManagedObjectReference]string{},
+		rules:      newRules(),
+		tasks:      map[string]*asyncTask{},
+		asked:      map[types.ManagedObjectReference]*openQuestion{},
+		retrievals: &retrievals{pages: map[string]*pagedRetrieval{}},
 	}
 }
 
@@ -252,6 +254,26 @@ func (st *state) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	switch call.Method {
+	case "ContinueRetrievePropertiesEx", "CancelRetrievePropertiesEx": // retrieval.go
+		if st.sessionValid(r) {
+			st.continueRetrieval(w, r, call)
+			return
+		}
+	case "RetrievePropertiesEx":
+		rec := httptest.NewRecorder()
+		st.stock.ServeHTTP(rec, r)
+		answer := rec.Body.Bytes()
+		if rec.Code == http.StatusOK {
+			answer = st.retrieveAnswer(r, body, answer)
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(answer)
+		return
+	}
 	if !vmChangingMethods[call.Method] && !snapshotMethods[call.Method] {
 		st.stock.ServeHTTP(w, r)
 		return

@@ -1,0 +1,132 @@
+"""Paging for real: the simulator honours maxObjects (its launcher does; govmomi 0.24 ignores
+it), so a read spans several RetrievePropertiesEx / ContinueRetrievePropertiesEx pages, the
+next page asked for while the current one is decoded; a token or a session that expires
+between pages makes the read start again, never return half an inventory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from pyVmomi import vim, vmodl
+
+import esxnb._tables._read as table_reader
+from esxnb._fastpc import FastCollector, StaleSessionError
+from esxnb.connection import Connection
+from esxnb.simulator import Simulator
+from helpers import connect_to
+
+pytestmark = pytest.mark.simulator
+
+PC = vmodl.query.PropertyCollector
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[Simulator]:
+    with Simulator("vpx", clusters=2, hosts=2, standalone_hosts=1, vms=3) as simulator:
+        yield simulator
+
+
+def _root(sim: Simulator) -> Connection:
+    """A connection to the whole inventory (every VM in scope)."""
+    return connect_to(sim, f"vpx://{sim.host}:{sim.port}/")
+
+
+def _vm_spec(conn: Connection) -> object:
+    content = conn.content
+    view = content.viewManager.CreateContainerView(content.rootFolder, [vim.VirtualMachine], True)
+    return PC.FilterSpec(
+        objectSet=[
+            PC.ObjectSpec(
+                obj=view,
+                skip=True,
+                selectSet=[PC.TraversalSpec(name="v", type=vim.view.ContainerView, path="view")],
+            )
+        ],
+        propSet=[PC.PropertySpec(type=vim.VirtualMachine, pathSet=["name", "config.uuid"])],
+    )
+
+
+def test_pages_add_up_to_one_read(sim: Simulator) -> None:
+    with connect_to(sim) as conn:
+        spec = _vm_spec(conn)
+        whole = FastCollector(conn.session).retrieve([spec], page_size=None)
+        paged = FastCollector(conn.session).retrieve([spec], page_size=4)
+        total = len(whole.properties())
+        assert total == sim.total_vms() and whole.round_trips == 1
+        assert paged.round_trips == -(-total // 4)  # ceil: every page one round trip
+        assert paged.properties() == whole.properties()
+        # pyVmomi sees the same pages (the launcher's tokens are real ones)
+        first = conn.content.propertyCollector.RetrievePropertiesEx([spec], PC.RetrieveOptions(maxObjects=4))
+        assert len(first.objects) == 4 and first.token
+
+
+def test_tables_read_over_several_pages(sim: Simulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    with _root(sim) as conn:
+        whole = conn.domains()
+        monkeypatch.setattr(table_reader, "PAGE_SIZE", 3)
+        paged = conn.domains()
+    assert paged.attrs["round_trips"] > whole.attrs["round_trips"]
+    columns = [c for c in whole.columns]
+    assert paged[columns].equals(whole[columns])
+
+
+class _ExpireAfterFirstPage(FastCollector):
+    """Expires the paging tokens (or the session) once the first page is in."""
+
+    def __init__(self, session: object, expire: object) -> None:
+        super().__init__(session)
+        self.expire = expire
+        self.calls = 0
+
+    def _call(self, method, args, result, context, on_token=None):  # type: ignore[no-untyped-def]
+        self.calls += 1
+        if self.calls == 2:
+            self.expire()
+        # no prefetch: the expiry must fall between the pages
+        return super()._call(method, args, result, context, None)
+
+
+def test_a_token_that_expires_mid_read(sim: Simulator) -> None:
+    with connect_to(sim) as conn:
+        collector = _ExpireAfterFirstPage(conn.session, sim.expire_tokens)
+        with pytest.raises(StaleSessionError, match="forgot the retrieval's paging token"):
+            collector.retrieve([_vm_spec(conn)], page_size=4)
+
+
+def test_tables_start_again_when_the_token_expires(sim: Simulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    expired = []
+
+    class Collector(FastCollector):
+        def _call(self, method, args, result, context, on_token=None):  # type: ignore[no-untyped-def]
+            if method == "ContinueRetrievePropertiesEx" and not expired:
+                expired.append(sim.expire_tokens())
+            return super()._call(method, args, result, context, None)
+
+    with _root(sim) as conn:
+        whole = conn.domains()
+        monkeypatch.setattr(table_reader, "FastCollector", Collector)
+        monkeypatch.setattr(table_reader, "PAGE_SIZE", 3)
+        frame = conn.domains()
+    assert expired == [1] and len(whole) == sim.total_vms()
+    assert list(frame["name"]) == list(whole["name"])  # read again, whole
+
+
+def test_the_session_expiring_between_pages(sim: Simulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(table_reader, "PAGE_SIZE", 3)
+    with _root(sim) as conn, connect_to(sim) as admin:
+        whole = conn.domains()
+        key = conn.content.sessionManager.currentSession.key
+        ended = []
+
+        class Collector(FastCollector):
+            def _call(self, method, args, result, context, on_token=None):  # type: ignore[no-untyped-def]
+                if method == "ContinueRetrievePropertiesEx" and not ended:
+                    admin.content.sessionManager.TerminateSession([key])
+                    ended.append(key)
+                return super()._call(method, args, result, context, None)
+
+        monkeypatch.setattr(table_reader, "FastCollector", Collector)
+        frame = conn.domains()
+        assert ended == [key] and list(frame["name"]) == list(whole["name"])
+        assert conn.content.sessionManager.currentSession.key != key  # logged in again

@@ -50,6 +50,36 @@ type retrievals struct {
 
 var maxObjectsPattern = regexp.MustCompile(`<maxObjects>\s*(\d+)\s*</maxObjects>`)
 
+var objectsOpen, objectsClose = []byte("<objects>"), []byte("</objects>")
+
+// splitObjectsFast is splitObjects for the usual answer, where no value
+// holds an element called objects: a byte scan (an XML pass over a 15 MB
+// answer costs a third of a second). ok is false when the scan cannot be
+// sure; then the XML pass decides.
+func splitObjectsFast(body []byte) (head []byte, objects [][]byte, tail []byte, ok bool) {
+	first := bytes.Index(body, objectsOpen)
+	if first < 0 {
+		return nil, nil, nil, false
+	}
+	at := first
+	for at < len(body) && bytes.HasPrefix(body[at:], objectsOpen) {
+		end := bytes.Index(body[at+len(objectsOpen):], objectsClose)
+		if end < 0 {
+			return nil, nil, nil, false
+		}
+		end += at + len(objectsOpen) + len(objectsClose)
+		if bytes.Contains(body[at+len(objectsOpen):end-len(objectsClose)], objectsOpen) {
+			return nil, nil, nil, false // an objects element inside a value
+		}
+		objects = append(objects, body[at:end])
+		at = end
+	}
+	if bytes.Contains(body[at:], objectsOpen) {
+		return nil, nil, nil, false
+	}
+	return body[:first], objects, body[at:], true
+}
+
 // splitObjects cuts a RetrievePropertiesEx-like answer into what comes before
 // its first top-level <objects>, the <objects> elements, and what follows
 // the last (token included). ok is false for answers of another shape.
@@ -172,21 +202,27 @@ func removePropSets(object []byte, path string) []byte {
 // retrieveAnswer rewrites a stock RetrievePropertiesEx answer: restrictions,
 // then the first page.
 func (st *state) retrieveAnswer(r *http.Request, body, answer []byte) []byte {
-	head, objects, tail, ok := splitObjects(answer)
-	if !ok {
-		return answer
-	}
 	rt := st.retrievals
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
+	pageMax := 0
+	if m := maxObjectsPattern.FindSubmatch(body); m != nil {
+		pageMax, _ = strconv.Atoi(string(m[1]))
+	}
+	if len(rt.restrictions) == 0 && (pageMax <= 0 || bytes.Count(answer, objectsOpen) <= pageMax) {
+		return answer // nothing to change: the stock answer as it is
+	}
+	head, objects, tail, ok := splitObjectsFast(answer)
+	if !ok {
+		head, objects, tail, ok = splitObjects(answer)
+	}
+	if !ok {
+		return answer
+	}
 	if len(rt.restrictions) > 0 {
 		for i := range objects {
 			objects[i] = rt.restrict(objects[i])
 		}
-	}
-	pageMax := 0
-	if m := maxObjectsPattern.FindSubmatch(body); m != nil {
-		pageMax, _ = strconv.Atoi(string(m[1]))
 	}
 	if pageMax <= 0 || len(objects) <= pageMax {
 		return withToken(head, objects, tail, "")

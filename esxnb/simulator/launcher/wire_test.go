@@ -49,3 +49,25 @@ func TestRealWireLeavesForeignAnswersAlone(t *testing.T) {
 		t.Errorf("an answer without the SOAP envelope's xsi declaration changed: %s", got)
 	}
 }
+
+func TestSplitObjects(t *testing.T) {
+	answer := []byte(`<x><returnval><token>t</token><objects><obj type="A">1</obj></objects>` +
+		`<objects><obj type="A">2</obj><propSet><name>n</name><val>v</val></propSet></objects></returnval></x>`)
+	for name, split := range map[string]func([]byte) ([]byte, [][]byte, []byte, bool){
+		"fast": splitObjectsFast, "xml": splitObjects,
+	} {
+		head, objects, tail, ok := split(answer)
+		if !ok || len(objects) != 2 || string(head) != `<x><returnval><token>t</token>` ||
+			string(tail) != `</returnval></x>` || !strings.HasSuffix(string(objects[1]), `</objects>`) {
+			t.Errorf("%s: %v %q %q %q", name, ok, head, objects, tail)
+		}
+	}
+	nested := []byte(`<x><returnval><objects><obj type="A">1</obj><propSet><name>n</name><val><objects>` +
+		`</objects></val></propSet></objects></returnval></x>`)
+	if _, _, _, ok := splitObjectsFast(nested); ok {
+		t.Errorf("the fast split took an objects element inside a value for a top-level one")
+	}
+	if _, objects, _, ok := splitObjects(nested); !ok || len(objects) != 1 {
+		t.Errorf("the XML split found %d objects, want 1", len(objects))
+	}
+}

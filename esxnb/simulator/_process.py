@@ -100,10 +100,17 @@ class Simulator:
     - :meth:`inject_fault` ``(method, fault, message, task, count)``,
       :meth:`set_delay` ``(method or "*", seconds)``, :meth:`clear_faults`.
     - :meth:`set_host_ip`, :meth:`set_management_server`, :meth:`vms`.
+    - :meth:`restrict_property` ``(object, path, fault)``: that property (and
+      the paths below it) of that VM or other object comes back as a
+      ``missingSet`` entry with a NoPermission fault, as for an account
+      without the privilege; :meth:`clear_restrictions`.
+    - :meth:`expire_tokens`: forget the paging tokens of unfinished
+      retrievals (RetrievePropertiesEx honours ``maxObjects``).
 
     ``managed_by=<vpx Simulator>`` with ``host_name=`` makes an ESX simulator
     whose host reports the vCenter's address as ``summary.managementServerIp``
-    and shows that host's VMs (names, UUIDs, memory, CPUs, power); the
+    and shows that host's VMs (names, UUIDs, memory, CPUs, power), following
+    the vCenter as it moves, creates or removes them; the
     vCenter is told the host's IP so ``SearchIndex.FindByIp`` finds it. Give
     both the same port on two loopback addresses (see :func:`free_port_on`);
     by default the ESX one takes the vCenter's port and transport.
@@ -130,6 +137,18 @@ class Simulator:
     change ``host.config.network`` (uplinks, MTU, VLANs, shaping, shared
     Network objects) and refuse port groups in use (ResourceInUse). The
     launcher's own virtual disk calls honour :meth:`set_task_behaviour` too.
+
+    What libvirt's own client (virsh) needs, as real servers do it: array
+    items carry ``xsi:type``; a handler that fails answers (an unset
+    property such as the root folder's parent is no value) instead of
+    dropping the connection; hosts report ``capability``; every mounting
+    host is in ``datastore.host``; ValidateMigration and MigrateVM_Task
+    exist; ``/folder`` and ``/screen`` accept basic authentication. Domain
+    features: snapshot reverts restore power state and configuration (a
+    disk-only snapshot restores a powered-off VM), each host has a
+    HostAutoStartManager, CreateScreenshot_Task and ``/screen`` render the
+    console as a PNG. What govmomi 0.24 lacks or gets wrong and how the
+    launcher fixes it is listed in the launcher's ``main.go``.
     """
 
     def __init__(

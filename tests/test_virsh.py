@@ -104,6 +104,13 @@ def sim(request: pytest.FixtureRequest, sims: dict[str, Simulator]) -> Simulator
     return sims[request.param]
 
 
+def _running(sim: Simulator, name: str) -> None:
+    with connect_to(sim) as conn:
+        domain = conn.domain(name)
+        if domain.state != "running":
+            domain.start()
+
+
 def _names(tools: Tools, uri: str) -> list[str]:
     return tools.virsh(uri, "list", "--all", "--name").split()
 
@@ -342,10 +349,7 @@ def test_nodeinfo_is_identical(tools: Tools, sim: Simulator) -> None:
 def test_snapshots_both_ways(tools: Tools, sim: Simulator) -> None:
     uri = _uri(sim)
     name = _names(tools, uri)[0]
-    with connect_to(sim) as conn:
-        domain = conn.domain(name)
-        if domain.state != "running":
-            domain.start()
+    _running(sim, name)
     # virsh and esxnb take turns building one tree; every listing is then the same
     assert tools.virsh(uri, "snapshot-create-as", name, "Base", "first") == "Domain snapshot Base created\n"
     assert (
@@ -405,9 +409,7 @@ def test_autostart_and_vcpus_both_ways(tools: Tools, sim: Simulator) -> None:
 def test_screenshots_are_pngs_of_the_same_size(tools: Tools, sim: Simulator, tmp_path: Path) -> None:
     uri = _uri(sim)
     name = _names(tools, uri)[0]
-    with connect_to(sim) as conn:
-        if conn.domain(name).state != "running":
-            conn.domain(name).start()
+    _running(sim, name)
     ours, theirs = tmp_path / "esxnb.png", tmp_path / "virsh.png"
     assert (
         tools.esxnb(uri, "screenshot", name, str(ours))

@@ -11,18 +11,11 @@ import re
 from collections.abc import Mapping
 
 from ..errors import ConversionError, EsxnbError, RestrictionError, ValidationError, VMXSyntaxError
-from ._from_native_devices import (
-    SCSI_MODELS,
-    Disk,
-    format_chardev,
-    format_disk,
-    read_disk,
-    read_ethernet,
-    read_filesystem,
-    read_parallel,
-    read_serial,
-    read_vnc,
-)
+from ._chardevs import format_chardev, read_parallel, read_serial
+from ._disks import VMX_SCSI_MODELS, VMXDisk, format_disk_xml, read_disk
+from ._display import read_vnc
+from ._ethernet import read_ethernet
+from ._filesystems import read_filesystem
 from ._from_native_values import Entries, format_bitmap, format_uuid, xml_escape
 from ._paths import DatastoreResolver, OfflineDatastores, datastore_directory
 from ._vmxfile import VMXFile, parse_vmx, unescape_hex
@@ -264,11 +257,11 @@ class _Converter:
 
     # -- devices ----------------------------------------------------------------------------
 
-    def disks(self) -> tuple[list[Disk], list[tuple[str, int, str | None]]]:
+    def disks(self) -> tuple[list[VMXDisk], list[tuple[str, int, str | None]]]:
         """Disks in libvirt's order and the controllers the VMX parser itself adds."""
         e = self.e
         keys = self.keys
-        disks: list[Disk] = []
+        disks: list[VMXDisk] = []
         controllers: list[tuple[str, int, str | None]] = []
         resolve = self.resolve
         max_unit = self.scsi_max_unit
@@ -284,7 +277,7 @@ class _Converter:
                 continue
             virtual_dev = e.string(f"scsi{controller}.virtualDev")
             if virtual_dev is not None:
-                model = SCSI_MODELS.get(virtual_dev.lower())
+                model = VMX_SCSI_MODELS.get(virtual_dev.lower())
                 if model is None:
                     raise e.error(
                         f"scsi{controller}.virtualDev",
@@ -317,7 +310,7 @@ class _Converter:
                 slot("fdc", 0, unit)
         return disks, controllers
 
-    def controllers(self, disks: list[Disk], explicit: list[tuple[str, int, str | None]]) -> str:
+    def controllers(self, disks: list[VMXDisk], explicit: list[tuple[str, int, str | None]]) -> str:
         """The explicit controllers, then the implicit ones libvirt adds for the disks."""
         have = {(kind, index) for kind, index, _ in explicit}
         result = list(explicit)
@@ -388,7 +381,7 @@ class _Converter:
         graphics = read_vnc(self.e, self.include_secrets) or ""
         disks, explicit = self.disks()
         devices = [head, "  <devices>\n"]
-        devices.extend(format_disk(d) for d in disks)
+        devices.extend(format_disk_xml(d) for d in disks)
         devices.append(self.controllers(disks, explicit))
         devices.append(self.filesystems())
         devices.append(self.interfaces())

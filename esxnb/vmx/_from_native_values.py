@@ -11,8 +11,8 @@ __all__ = [
     "Entries",
     "xml_escape",
     "disk_name",
-    "parse_mac",
-    "parse_uuid",
+    "read_vmx_mac",
+    "read_vmx_uuid",
     "format_uuid",
     "format_bitmap",
 ]
@@ -98,7 +98,7 @@ class Entries:
         value = self.string(name)
         if value is None:
             return None
-        parsed = parse_uuid(value)
+        parsed = read_vmx_uuid(value)
         if parsed is None:
             raise self.error(name, f"is not a UUID: {value!r}")
         return parsed
@@ -122,7 +122,7 @@ _UUID = re.compile(r"[ \t\n\v\f\r]*(?:[- ]*[0-9a-fA-F]{2}){16}[ \t\n\v\f\r]*")
 _UUID_SEPARATORS = {ord(c): None for c in "- \t\n\v\f\r"}
 
 
-def parse_uuid(text: str) -> str | None:
+def read_vmx_uuid(text: str) -> str | None:
     """A UUID as VMware or libvirt writes it -> canonical lower-case form, else None."""
     if _UUID.fullmatch(text) is None:
         return None
@@ -133,7 +133,7 @@ def format_uuid(hex32: str) -> str:
     return f"{hex32[:8]}-{hex32[8:12]}-{hex32[12:16]}-{hex32[16:20]}-{hex32[20:]}"
 
 
-def parse_mac(text: str) -> str | None:
+def read_vmx_mac(text: str) -> str | None:
     """``"0:c:29:1:2:3"`` or ``"00:0C:29:01:02:03"`` -> ``"00:0c:29:01:02:03"``, else None."""
     groups = text.split(":", 5)
     if len(groups) != 6:

@@ -16,20 +16,13 @@ from collections.abc import Mapping
 from lxml import etree
 
 from ..errors import ConversionError, EsxnbError, RestrictionError, ValidationError
+from ._chardevs import format_parallel, format_serial, parallels_with_ports, parse_chr, serials_with_ports
+from ._disks import format_disks_vmx, insert_disk, parse_controller, parse_disk
+from ._display import format_video, format_vnc
+from ._ethernet import format_interface
+from ._filesystems import format_filesystems
 from ._paths import DatastoreResolver, OfflineDatastores
 from ._safexml import parse_xml
-from ._to_native_devices import (
-    format_filesystems,
-    format_interface,
-    format_parallel,
-    format_serial,
-    format_video,
-    format_vnc,
-    parallels_with_ports,
-    parse_chr,
-    serials_with_ports,
-)
-from ._to_native_disks import format_disks, insert_disk, parse_controller, parse_disk
 from ._to_native_values import (
     first_children,
     format_uuid_vmx,
@@ -364,7 +357,7 @@ def _format_devices(
         videos.append(None)  # libvirt adds the video device a display needs
 
     to_vmx_path = resolver.to_vmx_path
-    has_controllers = format_disks(
+    has_controllers = format_disks_vmx(
         disks,
         scsi_controllers,
         to_vmx_path=to_vmx_path,

@@ -26,7 +26,9 @@ from pyVmomi import vim, vmodl
 from pyVmomi.SoapAdapter import SoapResponseDeserializer
 
 from . import errors
+from ._decode import MAX_VALUE_TEXT, XSI_TYPE, decode, fault_type, leaf_reader, local_name, tag_name
 from ._faults import to_esxnb_error
+from ._refs import Ref, ref_of
 
 __all__ = [
     "Ref",
@@ -53,26 +55,8 @@ _PATH = _VIM + "path"
 _RETURNVAL = _VIM + "returnval"
 _RESPONSES = (_VIM + "RetrievePropertiesExResponse", _VIM + "ContinueRetrievePropertiesExResponse")
 _SOAP_FAULT = "{http://schemas.xmlsoap.org/soap/envelope/}Fault"
-#: The longest text one property value may have. libxml2 alone stops at 10,000,000 bytes
-#: (a real server can send more, e.g. a long annotation or extraConfig blob); the parser is
-#: opened up (huge_tree, which also allows nesting to 2,048 levels: deep snapshot trees) and
-#: this bound keeps a hostile answer from growing one value without end.
-MAX_VALUE_TEXT = 10 * 1024 * 1024
 _DIAGNOSIS = 1 << 16  # bytes of an unexpected answer kept to say what it was
-_XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 _CHUNK = 1 << 16
-
-
-class Ref(NamedTuple):
-    """A managed object reference as the server spelled it, e.g. ``Ref("VirtualMachine", "vm-42")``."""
-
-    type: str
-    value: str
-
-
-def ref_of(mo: Any) -> Ref:
-    """The :class:`Ref` of a pyvmomi managed object."""
-    return Ref(mo._wsdlName, mo._moId)
 
 
 class StaleSessionError(errors.SessionExpiredError):
@@ -138,135 +122,6 @@ class Retrieval:
         self.missing_objects |= page.missing_objects
         self.refused.extend(page.refused)
         self.round_trips += page.round_trips
-
-
-# -- value decoding -------------------------------------------------------------
-
-
-def _boolean(text: str) -> bool:
-    word = text.strip()
-    if word in ("true", "1"):
-        return True
-    if word in ("false", "0"):
-        return False
-    raise ValueError(f"{text!r} is not an xsd:boolean (true, false, 1 or 0)")
-
-
-def _text(element: Any) -> str:
-    """A leaf's text, comments and processing instructions left out, within MAX_VALUE_TEXT."""
-    text = element.text or "" if not len(element) else "".join(element.itertext())
-    if len(text) > MAX_VALUE_TEXT:
-        raise ValueError(f"a text of {len(text)} characters, over esxnb's bound of {MAX_VALUE_TEXT}")
-    return text
-
-
-def _has_elements(element: Any) -> bool:
-    return bool(len(element)) and any(isinstance(child.tag, str) for child in element)
-
-
-_SCALARS = {
-    "string": str,
-    "int": int,
-    "long": int,
-    "short": int,
-    "byte": int,
-    "boolean": _boolean,
-    "double": float,
-    "float": float,
-}
-
-
-def _local(name: str | None) -> str | None:
-    if name is None:
-        return None
-    return name[name.find(":") + 1 :]
-
-
-def _tag(element: Any) -> str:
-    tag = element.tag
-    return tag[tag.find("}") + 1 :] if tag[0] == "{" else tag
-
-
-def decode(element: Any) -> Any:
-    """One ``val`` (or nested) element as a plain Python value."""
-    kind = _local(element.get(_XSI_TYPE))
-    if not _has_elements(element):
-        for child in element:
-            _refuse_entity(child)
-        text = _text(element)
-        if kind is None:
-            if element.get("type") is not None:
-                return Ref(element.get("type"), text)
-            return text
-        scalar = _SCALARS.get(kind)
-        if scalar is not None:
-            return scalar(text)
-        if kind == "ManagedObjectReference":
-            return Ref(element.get("type"), text)
-        if kind.startswith("ArrayOf"):
-            return []
-        return text  # enumerations, dateTime, base64...
-    if kind is not None and kind.startswith("ArrayOf"):
-        return [decode(child) for child in element if isinstance(child.tag, str) or _refuse_entity(child)]
-    found: dict[str, Any] = {}
-    repeated: set[str] = set()
-    for child in element:
-        if not isinstance(child.tag, str):
-            _refuse_entity(child)
-            continue  # comments, processing instructions
-        name = _tag(child)
-        value = decode(child)
-        if name not in found:
-            found[name] = value
-        elif name in repeated:  # a repeated element is an inline array
-            found[name].append(value)
-        else:
-            found[name] = [found[name], value]
-            repeated.add(name)
-    if kind is not None:
-        found.setdefault("_type", kind)
-    return found
-
-
-def _refuse_entity(node: Any) -> bool:
-    """Entity references only exist with a DTD, which SOAP forbids: such an answer is refused."""
-    if isinstance(node, etree._Entity):
-        raise errors.ServerFault(
-            f"the server's answer uses the XML entity {node.text}; SOAP answers may not have a DTD"
-        )
-    return False
-
-
-def _leaf_reader(kind: str | None) -> Any:
-    """How to read a childless element of this ``xsi:type`` (the same rules as :func:`decode`)."""
-    local = _local(kind)
-    scalar = _SCALARS.get(local) if local is not None else None
-    if local == "string":
-        return _text
-    if scalar is not None:
-        return lambda element: scalar(_text(element))
-    if local is None or local == "ManagedObjectReference":
-        return (
-            lambda element: Ref(element.get("type"), _text(element))
-            if element.get("type") is not None
-            else _text(element)
-        )
-    if local.startswith("ArrayOf"):
-        return lambda element: []
-    return _text
-
-
-# xsi:type text (prefix included, as the server wrote it) -> leaf reader; shared, only grows.
-_LEAF_READERS: dict[str | None, Any] = {}
-
-
-def _fault_type(missing: Any) -> str | None:
-    """The fault type of a ``missingSet`` entry (``<fault><fault xsi:type=...>``)."""
-    for outer in missing.iterchildren(_VIM + "fault"):
-        for inner in outer.iterchildren(_VIM + "fault"):
-            return _local(inner.get(_XSI_TYPE))
-        return _local(outer.get(_XSI_TYPE))
-    return None
 
 
 # -- the collector ----------------------------------------------------------------
@@ -342,7 +197,6 @@ class _Page:
 
     def _object(self, element: Any) -> None:
         tables = self.into.tables
-        leaf_readers = _LEAF_READERS
         ref = None
         row: dict[str, Any] = {}
         for child in element:
@@ -362,11 +216,7 @@ class _Page:
                     if len(val):
                         row[name] = decode(val)
                     else:
-                        kind = val.get(_XSI_TYPE)
-                        reader = leaf_readers.get(kind)
-                        if reader is None:
-                            reader = leaf_readers[kind] = _leaf_reader(kind)
-                        row[name] = reader(val)
+                        row[name] = leaf_reader(val.get(XSI_TYPE))(val)
                 except ValueError as exc:
                     where = f"{ref.type} {ref.value}" if ref is not None else "an object"
                     raise errors.ServerFault(
@@ -376,7 +226,7 @@ class _Page:
             elif tag == _OBJ:
                 ref = Ref(child.get("type"), child.text or "")
             elif tag == _MISSINGSET:
-                fault = _fault_type(child) or "unknown fault"
+                fault = fault_type(child) or "unknown fault"
                 if fault == "NotAuthenticated":
                     self.not_authenticated = True
                 elif fault == "ManagedObjectNotFound" and ref is not None:
@@ -594,9 +444,9 @@ def _plain_fault(payload: bytes) -> BaseException | None:
         return None
     message = fault.findtext("faultstring") or ""
     detail = next((child for child in fault.iterfind("detail/*") if isinstance(child.tag, str)), None)
-    kind = _local(detail.get(_XSI_TYPE)) if detail is not None else None
+    kind = local_name(detail.get(XSI_TYPE)) if detail is not None else None
     if kind is None and detail is not None:
-        kind = _tag(detail).removesuffix("Fault")
+        kind = tag_name(detail).removesuffix("Fault")
     try:
         cls = GetWsdlType("urn:vim25", kind) if kind else vmodl.RuntimeFault
     except (KeyError, AttributeError):

@@ -44,9 +44,15 @@ def _time(value: Any) -> dt.datetime | None:
     # xsd:dateTime with up to nanoseconds; Python's parser takes at most microseconds
     match = re.fullmatch(r"([^.Z+]+(?:T[^.Z+-]+)?)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?", str(value).strip())
     if match is None:
-        raise errors.ServerFault(f"the server sent a snapshot time that is not a date: {value!r}", fault_type="DateTime")
+        raise errors.ServerFault(
+            f"the server sent a snapshot time that is not a date: {value!r}", fault_type="DateTime"
+        )
     head, fraction, zone = match.groups()
-    text = head + (f".{fraction[:6].ljust(6, '0')}" if fraction else "") + ("+00:00" if zone in (None, "Z") else zone)
+    text = (
+        head
+        + (f".{fraction[:6].ljust(6, '0')}" if fraction else "")
+        + ("+00:00" if zone in (None, "Z") else zone)
+    )
     return dt.datetime.fromisoformat(text)
 
 

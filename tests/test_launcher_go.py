@@ -9,4 +9,12 @@ from esxnb.simulator._build import run_go_tests
 def test_launcher_go_tests_pass() -> None:
     result = run_go_tests()
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "ok" in result.stdout
+    passed = {line.split()[2] for line in result.stdout.splitlines() if line.startswith("--- PASS")}
+    # one test file per area of the launcher at least: wire format, SOAP, rules, VMX files, control API
+    assert {
+        "TestRealWire",
+        "TestParseCallReadsMethodThisArgsAndRefs",
+        "TestFaultRulesCountDownAndDelaysAdd",
+        "TestVMXLinesAndPatching",
+        "TestControlNeedsTheTokenAndKnownOperations",
+    } <= passed

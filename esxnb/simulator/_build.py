@@ -137,7 +137,7 @@ def run_go_tests(timeout: float = 900) -> subprocess.CompletedProcess[str]:
     with tempfile.TemporaryDirectory(prefix="esxnb-gotest-", dir=cache_dir()) as tmp:
         src = _copy_sources(tmp)
         return subprocess.run(
-            [go, "test", "-count=1", "."],
+            [go, "test", "-count=1", "-v", "."],
             cwd=src,
             env=_go_env(),
             capture_output=True,

@@ -1,5 +1,8 @@
 package main
 
+// Longer than most launcher files (about 540 lines) because it is one whole subsystem:
+// the vSwitch and port group calls share the host network model they edit.
+
 // Standard vSwitches and port groups as a real host keeps them. govmomi 0.24's
 // HostNetworkSystem keeps a list of its own (so host.config.network never
 // changes), drops the vSwitch spec (uplinks, MTU, policy), has no

@@ -1,5 +1,8 @@
 package main
 
+// The launcher's state and its HTTP front door (about 470 lines): every request passes
+// here on its way to the stock handler or one of the launcher's own.
+
 import (
 	"bytes"
 	"context"

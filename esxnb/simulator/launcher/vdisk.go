@@ -1,5 +1,8 @@
 package main
 
+// Longer than the launcher's other files (about 770 lines) because it is one whole
+// subsystem: descriptors, extents, locking and the five disk manager calls share them.
+
 // Virtual disks as a real host keeps them. govmomi 0.24's VirtualDiskManager
 // creates two empty files and forgets the spec; here every disk is a VMware
 // descriptor (<name>.vmdk: createType, extents, ddb.adapterType,

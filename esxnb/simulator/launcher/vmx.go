@@ -1,5 +1,8 @@
 package main
 
+// Longer than most launcher files (about 540 lines): one VMX renderer, device by device,
+// with the value mappings it needs.
+
 // Rendering of a realistic .vmx for a simulator VM (the stock files are
 // empty), modelled on VMX files written by ESX 6.x/7.x.
 

@@ -60,7 +60,11 @@ def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
                 parts = candidate.split(".")
                 for depth in range(2, len(parts)):
                     package_name = ".".join(parts[:depth])
-                    if package_name in modules and not name.startswith(package_name + ".") and package_name != name:
+                    if (
+                        package_name in modules
+                        and not name.startswith(package_name + ".")
+                        and package_name != name
+                    ):
                         targets.add(package_name)
     return targets
 

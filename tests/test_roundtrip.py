@@ -57,8 +57,17 @@ def test_vmx_round_trip_reaches_a_fixed_point(path: Path, datacenter: str | None
     hw = _hw_version(original)
     xml1, vmx1 = _cycle(original, hw, datacenter)
     xml2, vmx2 = _cycle(vmx1, hw, datacenter)
+    if path.stem in TWO_STEP:
+        xml1, vmx1 = xml2, vmx2
+        xml2, vmx2 = _cycle(vmx1, hw, datacenter)
     assert xml2 == xml1
     assert vmx2 == vmx1
+
+
+# A source-less block CD-ROM (an ``atapi-cdrom`` without a file) comes back from XML as libvirt
+# writes it, an empty ``cdrom-image`` (libvirt's parser makes a block disk without a source a
+# file disk), which then round-trips unchanged: a fixed point one cycle later.
+TWO_STEP = {"cdrom-ide-empty-2"}
 
 
 def _normalized(key: str, value: str) -> str:

@@ -388,9 +388,12 @@ def test_bus_follows_the_target_dev_prefix() -> None:
     assert got["ide0:1.deviceType"] == "ata-hardDisk"
 
 
-def test_block_cdrom_without_source_keeps_no_file_name() -> None:
+def test_block_cdrom_without_source_is_an_empty_image_as_in_libvirt() -> None:
     got = entries(domain("<disk type='block' device='cdrom'><target dev='hda'/></disk>"))
-    assert got["ide0:0.deviceType"] == "atapi-cdrom" and "ide0:0.fileName" not in got
+    assert got["ide0:0.deviceType"] == "cdrom-image" and got["ide0:0.fileName"] == "emptyBackingString"
+    # with a source element, even one without a device, it stays a raw (auto-detect) drive
+    got = entries(domain("<disk type='block' device='cdrom'><source/><target dev='hda'/></disk>"))
+    assert got["ide0:0.deviceType"] == "atapi-cdrom"
 
 
 def test_vnc_port_minus_one_means_autoport() -> None:

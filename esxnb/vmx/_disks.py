@@ -313,6 +313,10 @@ def parse_disk(el: etree._Element) -> XMLDisk:
     d.source = None
     d.startup = None
     source = kids.get("source")
+    if d.type == "block" and source is None:
+        # libvirt's domain parser makes a block disk without a source a file disk (an empty
+        # CD-ROM or floppy drive), so it is written as one
+        d.type = "file"
     if source is not None:
         attr = {"file": "file", "block": "dev", "dir": "dir"}.get(d.type)
         if attr is not None:

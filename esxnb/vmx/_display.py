@@ -102,14 +102,18 @@ def format_vnc(el: etree._Element, out: list[tuple[str, str]]) -> None:
         if not 5900 <= port <= 5964:
             log.info("VNC port %d is out of the [5900..5964] range ESX uses", port)
         out.append(("RemoteDisplay.vnc.port", str(port)))
-    listen = None
+    # As libvirt's parser: the listen attribute and an address <listen> must agree; either
+    # one gives the address.
+    listen = el.get("listen")
     listens = el.findall("listen")
-    if listens:
-        first = listens[0]
-        if first.get("type") == "address":
-            listen = first.get("address")
-    else:
-        listen = el.get("listen")
+    if listens and listens[0].get("type") == "address":
+        address = listens[0].get("address")
+        if listen is not None and address is not None and address != listen:
+            raise ConversionError(
+                f"<graphics type='vnc' listen='{listen}'> and its <listen address='{address}'/> disagree; "
+                "give one address"
+            )
+        listen = listen if address is None else address
     if listen:
         out.append(("RemoteDisplay.vnc.ip", listen))
     keymap = el.get("keymap")

@@ -137,6 +137,11 @@ class _Converter:
             raise RestrictionError(
                 f"{e.where('memsize')}: must be a positive multiple of 4 (MiB), found {memsize}{near}"
             )
+        if memsize * 1024 > _MAX_MEMORY_KIB:
+            raise e.error(
+                "memsize",
+                f"{memsize} MiB does not fit libvirt's memory size (at most {_MAX_MEMORY_KIB // 1024} MiB)",
+            )
         memory = memsize * 1024
         mem_max = e.integer("sched.mem.max", memsize)
         if mem_max < 0:
@@ -371,6 +376,11 @@ class _Converter:
 
     def video(self) -> str:
         size = self.e.integer("svga.vramSize", 4 * 1024 * 1024)
+        if size > _MAX_VRAM_BYTES:
+            raise self.e.error(
+                "svga.vramSize",
+                f"{size} bytes do not fit libvirt's video memory (at most {_MAX_VRAM_BYTES} bytes, 2 TiB)",
+            )
         vram = _c_div_up(size, 1024) % _UINT32  # bytes -> KiB, in an unsigned int
         vram = _round_up_power_of_two(vram or 4096)
         attr = f" vram='{vram}'" if vram else ""
@@ -397,6 +407,12 @@ class _Converter:
             devices.append(f"  <vmware:moref>{xml_escape(self.moref)}</vmware:moref>\n")
         devices.append("</domain>\n")
         return "".join(devices)
+
+
+#: libvirt's largest memory size: its byte count must fit a signed 64-bit integer.
+_MAX_MEMORY_KIB = (2**63 - 1) // 1024
+#: The largest video memory whose KiB, rounded up to a power of two, fits libvirt's unsigned int.
+_MAX_VRAM_BYTES = 2**41
 
 
 def domxml_from_native(

@@ -367,6 +367,11 @@ def unescape_hex(value: str, escape: str) -> str:
             )
         out.append(int(hexpart, 16))
         i = j + 3
+    # |00 ends the value, as it ends the C string libvirt reads it into: a NUL never reaches
+    # the domain XML (no XML parser would take it)
+    end = out.find(0)
+    if end >= 0:
+        del out[end:]
     try:
         return out.decode("utf-8")
     except UnicodeDecodeError:

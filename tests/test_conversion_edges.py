@@ -1,0 +1,78 @@
+"""Inputs where esxnb and libvirt's own C converter parted ways when run side by side on mutated
+test data (issue 20): escapes that would put a NUL into the XML, source-less block CD-ROMs and
+floppies, a VNC listen address given twice, and sizes that overflow the domain XML's types."""
+
+from __future__ import annotations
+
+import pytest
+from lxml import etree
+
+from esxnb import errors
+from esxnb.vmx import domxml_from_native, domxml_to_native
+
+HEAD = 'config.version = "8"\nvirtualHW.version = "4"\n'
+
+
+def _domain(devices: str) -> str:
+    return (
+        "<domain type='vmware'><name>t</name><uuid>564d9bef-acd9-b4e0-c8f0-aea8b9103515</uuid>"
+        f"<memory>65536</memory><os><type>hvm</type></os><devices>{devices}</devices></domain>"
+    )
+
+
+def test_an_escaped_nul_ends_the_value_as_in_libvirt() -> None:
+    xml = domxml_from_native(
+        HEAD + 'displayName = "web|00tail"\nannotation = "note|00hidden"\nmemsize = "64"\n'
+    )
+    assert "\x00" not in xml
+    root = etree.fromstring(xml.encode())  # well-formed
+    assert root.findtext("name") == "web" and root.findtext("description") == "note"
+
+
+@pytest.mark.parametrize(
+    ("device", "expected"),
+    [
+        (
+            "<disk type='block' device='cdrom'><target dev='hda' bus='ide'/></disk>",
+            ['ide0:0.deviceType = "cdrom-image"', 'ide0:0.fileName = "emptyBackingString"'],
+        ),
+        (
+            "<disk type='block' device='floppy'><target dev='fda' bus='fdc'/></disk>",
+            ['floppy0.present = "true"', 'floppy0.fileType = "file"'],
+        ),
+    ],
+)
+def test_a_block_drive_without_source_is_an_empty_file_drive(device: str, expected: list[str]) -> None:
+    vmx = domxml_to_native(_domain(device))
+    for line in expected:
+        assert line in vmx.splitlines()
+    assert "atapi-cdrom" not in vmx and 'fileType = "device"' not in vmx
+
+
+def test_the_vnc_listen_attribute_gives_the_address() -> None:
+    graphics = "<graphics type='vnc' port='5903' listen='10.0.0.1'><listen type='address'/></graphics>"
+    assert 'RemoteDisplay.vnc.ip = "10.0.0.1"' in domxml_to_native(_domain(graphics)).splitlines()
+    same = "<graphics type='vnc' port='5903' listen='10.0.0.1'><listen type='address' address='10.0.0.1'/></graphics>"
+    assert 'RemoteDisplay.vnc.ip = "10.0.0.1"' in domxml_to_native(_domain(same)).splitlines()
+    other = "<graphics type='vnc' port='5903' listen='10.0.0.1'><listen type='address' address='10.0.0.2'/></graphics>"
+    with pytest.raises(errors.ConversionError, match="listen='10.0.0.1'.*10.0.0.2.*disagree"):
+        domxml_to_native(_domain(other))
+
+
+@pytest.mark.parametrize(
+    ("entry", "key"),
+    [
+        ('memsize = "9223372036854775804"', "memsize"),
+        ('memsize = "64"\nsvga.vramSize = "4398046511104"', "svga.vramSize"),
+    ],
+)
+def test_sizes_beyond_the_domain_xmls_types_are_refused(entry: str, key: str) -> None:
+    with pytest.raises(errors.ConversionError, match=rf"'{key}'.*do(es)? not fit"):
+        domxml_from_native(HEAD + entry + "\n")
+
+
+def test_the_largest_sizes_that_fit_still_convert() -> None:
+    xml = domxml_from_native(HEAD + 'memsize = "8796093022204"\nsvga.vramSize = "2199023255552"\n')
+    root = etree.fromstring(xml.encode())
+    assert int(root.findtext("memory")) == 8796093022204 * 1024
+    assert root.find("devices/video/model").get("vram") == str(2**31)

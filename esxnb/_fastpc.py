@@ -274,25 +274,39 @@ class FastCollector:
         result = Retrieval()
         # The next page is asked for as soon as its token is read (servers send it before the
         # objects), so the server builds it while this one is decoded; pages merge in order.
-        ahead: dict[str, Future[tuple[Retrieval, str | None]]] = {}
+        # Each page's own reader starts the request for the page after it (servers may repeat
+        # one token string for every page, so the follow-up belongs to the page, not the token).
+        Page = tuple[Retrieval, "str | None", "Future[Any] | None"]
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="esxnb-page") as pool:
 
-            def fetch(token: str) -> tuple[Retrieval, str | None]:
-                page = Retrieval()
-                return page, self._call("ContinueRetrievePropertiesEx", (token,), page, context, prefetch)
+            def fetch(token: str) -> Page:
+                page, after = Retrieval(), {}
+                next_token = self._call(
+                    "ContinueRetrievePropertiesEx",
+                    (token,),
+                    page,
+                    context,
+                    lambda t: after.setdefault("f", pool.submit(fetch, t)),
+                )
+                return page, next_token, after.get("f")
 
-            def prefetch(token: str) -> None:
-                ahead.setdefault(token, pool.submit(fetch, token))
-
+            first: dict[str, Future[Any]] = {}
             token = None
+            pending: Future[Any] | None = None
             try:
-                token = self._call("RetrievePropertiesEx", (list(specs), options), result, context, prefetch)
+                token = self._call(
+                    "RetrievePropertiesEx",
+                    (list(specs), options),
+                    result,
+                    context,
+                    lambda t: first.setdefault("f", pool.submit(fetch, t)),
+                )
+                pending = first.get("f")
                 while token:
-                    page, next_token = (ahead.pop(token, None) or pool.submit(fetch, token)).result()
+                    page, token, pending = (pending or pool.submit(fetch, token)).result()
                     result.merge(page)
-                    token = next_token
             except BaseException:
-                for pending in ahead.values():
+                if pending is not None:
                     pending.cancel()
                 if token:
                     self._cancel(token)

@@ -76,3 +76,40 @@ def test_the_largest_sizes_that_fit_still_convert() -> None:
     root = etree.fromstring(xml.encode())
     assert int(root.findtext("memory")) == 8796093022204 * 1024
     assert root.find("devices/video/model").get("vram") == str(2**31)
+
+
+@pytest.mark.parametrize(
+    ("extra", "devices", "message"),
+    [
+        ("<clock offset='foo'/>", "", r"<clock offset=...> 'foo' is not one of utc"),
+        ("<on_crash>destroy </on_crash>", "", r"<on_crash> 'destroy ' is not one of destroy"),
+        ("<maxMemory>1048576</maxMemory>", "", r"<maxMemory> needs a size and a slots='N'"),
+        ("<cputune><shares>1</shares></cputune>", "", r"below libvirt's minimum of 2"),
+        ("<numatune><memory nodeset='0-x'/></numatune>", "", r"nodeset"),
+        (
+            "",
+            "<controller type='ide' index='0'/><controller type='ide' index='0'/>",
+            r"two IDE controllers have index 0",
+        ),
+        ("", "<serial type='null'><target type='bogus'/></serial>", r"<serial><target type=...> 'bogus'"),
+        (
+            "",
+            "<disk type='file' device='disk'><source file='[ds] a.vmdk'/><target dev='sda' bus='scsi'/>"
+            "<address type='drive' controller='zero' bus='0' target='0' unit='0'/></disk>",
+            r"controller='zero'>: controller must be a whole number",
+        ),
+    ],
+)
+def test_what_libvirts_domain_parser_refuses_is_refused(extra: str, devices: str, message: str) -> None:
+    xml = _domain(devices).replace("</domain>", extra + "</domain>")
+    with pytest.raises(errors.ConversionError, match=message):
+        domxml_to_native(xml)
+
+
+def test_the_valid_forms_still_convert() -> None:
+    extra = (
+        "<clock offset='utc'/><on_crash>destroy</on_crash><maxMemory slots='16'>4194304</maxMemory>"
+        "<cputune><shares>2048</shares></cputune><numatune><memory nodeset='0-1'/></numatune>"
+    )
+    devices = "<controller type='ide' index='0'/><controller type='scsi' index='0' model='lsilogic'/>"
+    assert "memsize" in domxml_to_native(_domain(devices).replace("</domain>", extra + "</domain>"))

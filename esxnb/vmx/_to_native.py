@@ -34,6 +34,7 @@ from ._to_native_values import (
     text_of,
 )
 from ._vmxfile import escape_hex, format_vmx
+from ._xml_checks import check_domain
 
 __all__ = ["domxml_to_native"]
 
@@ -96,6 +97,7 @@ def _convert(root: etree._Element, hw: int, resolver: DatastoreResolver, strict:
     if virt != "vmware":
         found = "no type attribute" if virt is None else f"type='{virt}'"
         raise ConversionError(f"ESX domains are <domain type='vmware'>, found {found}")
+    check_domain(root)  # what libvirt's domain parser refuses
     first: dict[str, etree._Element] = {}
     devices: list[etree._Element] = []
     for child in root:

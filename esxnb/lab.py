@@ -1,10 +1,12 @@
 """``esxnb lab``: JupyterLab on the example notebooks, with a local simulator unless ``ESXNB_URI`` is set.
 
-The simulator's URI, credentials and CA file reach the notebooks as ``ESXNB_*`` environment
-variables of the Jupyter server (see :mod:`esxnb.labenv`). ``--simulator-only`` runs just the
-simulator and writes those variables to ``--env-file`` for a shell to source (``binder/start``);
-it stops when its parent process exits.
-Ctrl-C or SIGTERM stops Jupyter, then the simulator.
+The simulator (the demo estate unless ``--estate none``) reaches the notebooks as ``ESXNB_*``
+environment variables of the Jupyter server (see :mod:`esxnb.labenv`): its URI, credentials, CA
+file, and a handle on its control API, so ``lab.simulator`` works there as standalone.
+JupyterLab opens on ``01-quickstart.ipynb`` without asking about news or update checks.
+``--simulator-only`` runs just the simulator and writes those variables to ``--env-file`` for a
+shell to source (``binder/start``); it stops when its parent process exits.
+Ctrl-C or SIGTERM stops Jupyter, then the simulator, and ends with status 0 (a normal way to stop).
 """
 
 from __future__ import annotations
@@ -45,7 +47,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--notebook-dir", type=Path, help="folder to serve (default: the checkout's notebooks/)"
     )
     parser.add_argument("--mode", choices=("vpx", "esx"), default="vpx", help="simulator kind (default vpx)")
-    parser.add_argument("--vms", type=int, default=2, help="simulator VMs per host (default 2)")
+    parser.add_argument(
+        "--estate",
+        choices=("demo", "none"),
+        default="demo",
+        help="vpx simulator: the demo estate (default) or govmomi's plain inventory (none)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="the demo estate's seed (default 0)")
+    parser.add_argument(
+        "--vms",
+        type=int,
+        help="the demo estate's VMs in all (default 300); plain inventory: per host (default 2)",
+    )
     parser.add_argument(
         "--simulator-only",
         action="store_true",
@@ -57,6 +70,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="after --: more JupyterLab options")
 
 
+FIRST_NOTEBOOK = "01-quickstart.ipynb"
+# overrides.json: no "news?" toast, no update checks (a training room has no use for them).
+_LAB_SETTINGS = Path(__file__).resolve().parent / "_jupyterlab_settings"
+
+
 def jupyter_command(args: argparse.Namespace, root: Path) -> list[str]:
     extra = [a for a in (args.jupyter_args or []) if a != "--"]
     command = [
@@ -66,7 +84,11 @@ def jupyter_command(args: argparse.Namespace, root: Path) -> list[str]:
         f"--ServerApp.root_dir={root}",
         f"--ServerApp.ip={args.ip}",
         f"--ServerApp.port={args.port}",
+        f"--LabApp.app_settings_dir={_LAB_SETTINGS}",
+        "--LabApp.news_url=",
     ]
+    if (root / FIRST_NOTEBOOK).is_file():
+        command.append(f"--LabApp.default_url=/lab/tree/{FIRST_NOTEBOOK}")
     if args.no_browser:
         command.append("--no-browser")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -132,9 +154,15 @@ def _serve(args: argparse.Namespace, env: dict[str, str]) -> int:
     try:
         return process.wait()
     except KeyboardInterrupt:
-        return 130
+        return _stopped()
     finally:
         _stop(process)
+
+
+def _stopped() -> int:
+    """Ctrl-C is how a lab ends: say so and succeed (make reports no error)."""
+    print("esxnb lab stopped.", file=sys.stderr, flush=True)
+    return 0
 
 
 def _wait_for_parent() -> None:
@@ -159,8 +187,11 @@ def run(args: argparse.Namespace) -> int:
             return _serve(args, env)
         from .simulator import Simulator
 
+        options: dict[str, object] = {"vms": args.vms}
+        if args.mode == "vpx" and args.estate == "demo":
+            options.update(estate="demo", seed=args.seed)
         try:
-            with Simulator(args.mode, vms=args.vms) as sim:
+            with Simulator(args.mode, **options) as sim:
                 sim_env = simulator_environment(sim)
                 print(_describe(sim_env), file=sys.stderr, flush=True)
                 if args.simulator_only:
@@ -173,7 +204,7 @@ def run(args: argparse.Namespace) -> int:
                 env.update(sim_env)
                 return _serve(args, env)
         except KeyboardInterrupt:
-            return 130
+            return _stopped()
 
 
 def main(argv: list[str] | None = None) -> int:

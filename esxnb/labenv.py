@@ -10,11 +10,18 @@
     the CA bundle that verifies the server's certificate
 ``ESXNB_ESX_URIS``
     (migration notebook) space-separated ``esx://`` URIs of hosts managed by the vCenter
+``ESXNB_SIMULATOR`` / ``ESXNB_SIMULATOR_TOKEN``
+    when the server is a simulator ``esxnb lab`` started: what it is and its control token, so
+    ``lab.simulator`` works in the notebooks as it does standalone (:mod:`esxnb.simulator`)
 
 :func:`open_lab` reads them; when ``ESXNB_URI`` is unset it starts a small simulator in the
-notebook's own kernel, exports the same variables to the kernel's environment (so forms and
-``!esxnb ...`` commands find it), and stops it when the kernel exits. Passwords stay in memory
-or in the environment: nothing here prints them.
+notebook's own kernel (the demo estate, see :class:`esxnb.simulator.Simulator`), exports the
+same variables to the kernel's environment (so forms and ``!esxnb ...`` commands find it), and
+stops it when the kernel exits. ``open_lab(private=True)`` is for notebooks that change the
+estate: under ``esxnb lab`` they get a simulator of their own like the lab's (same estate and
+seed), so the order notebooks run in never changes what they show; against a real server it
+changes nothing (such notebooks put back what they change). Passwords stay in memory or in the
+environment: nothing here prints them.
 """
 
 from __future__ import annotations
@@ -47,6 +54,7 @@ __all__ = [
     "open_migration_lab",
     "simulator_environment",
     "busiest_host_uri",
+    "TOPOLOGY_OPTIONS",
 ]
 
 ENV_URI = "ESXNB_URI"
@@ -58,6 +66,11 @@ ENV_ESX_URIS = "ESXNB_ESX_URIS"
 # Loopback addresses for the migration topology: a vCenter and two ESX hosts it manages,
 # all on one port as libvirt expects (it reaches the vCenter at the ESX URI's port).
 _VCENTER_ADDRESS = "127.0.0.3"
+
+# Simulator options that describe govmomi's plain inventory (the demo estate has its own).
+TOPOLOGY_OPTIONS = frozenset(
+    {"datacenters", "folders", "clusters", "hosts", "standalone_hosts", "pools", "datastores"}
+)
 _ESX_ADDRESSES = ("127.0.0.2", "127.0.0.4")
 
 
@@ -81,9 +94,12 @@ def busiest_host_uri(sim: Simulator) -> str:
 
 
 def simulator_environment(sim: Simulator) -> dict[str, str]:
-    """The ``ESXNB_*`` variables that point a notebook at ``sim`` (at its busiest host)."""
+    """The ``ESXNB_*`` variables that point a notebook at ``sim`` (at its busiest host), with
+    the handle that lets it use ``sim``'s control API."""
+    from .simulator import describe
+
     uri = busiest_host_uri(sim)
-    env = {ENV_URI: uri, ENV_USERNAME: sim.username, ENV_PASSWORD: sim.password}
+    env = {ENV_URI: uri, ENV_USERNAME: sim.username, ENV_PASSWORD: sim.password, **describe(sim)}
     ca_file = getattr(sim, "ca_file", None)
     if ca_file:
         env[ENV_CA_FILE] = str(ca_file)
@@ -143,7 +159,8 @@ class Lab:
     """A server for a notebook: ``uri`` plus how to log in; ``connect()`` opens connections to it.
 
     ``simulators`` lists the simulators this lab started itself (empty when the server came
-    from ``ESXNB_URI``); ``close()`` stops them.
+    from ``ESXNB_URI``); ``close()`` stops them. ``attached`` is a handle on the simulator
+    behind ``ESXNB_URI`` when ``esxnb lab`` started one (never stopped from here).
     """
 
     def __init__(
@@ -156,22 +173,36 @@ class Lab:
         esx_uris: Iterable[str] = (),
         cleanup: Iterable[Path] = (),
         origin: str | None = None,
+        attached: Simulator | None = None,
     ) -> None:
         self.uri = uri
         self.origin = origin or ("a local simulator" if simulators else f"${ENV_URI}")
+        self.attached = attached
         self.ca_file = ca_file
         self.simulators = list(simulators)
         self.esx_uris = list(esx_uris)
         self._auth_for = auth
         self._cleanup = list(cleanup)
         self._exported: dict[str, str] = {}
+        self._previous: dict[str, str | None] = {}
         self._closed = False
         atexit.register(self.close)
 
     @property
     def simulator(self) -> Simulator | None:
-        """The first simulator this lab started (the vCenter in a migration lab), or None."""
-        return self.simulators[0] if self.simulators else None
+        """The simulator behind this lab (the first it started, the vCenter in a migration lab,
+        or the one ``esxnb lab`` runs), or None for a real server."""
+        return self.simulators[0] if self.simulators else self.attached
+
+    def simulator_only(self, what: str) -> Simulator | None:
+        """The simulator, or None after printing that ``what`` needs one and is skipped here.
+
+        For notebook cells that drive the simulator's control API (slow tasks, questions,
+        tools states): on a real server they say so instead of silently doing nothing.
+        """
+        if self.simulator is None:
+            print(f"[skipped on {self.uri}: {what} needs the local simulator's control API]")
+        return self.simulator
 
     def connect(self, uri: str | URI | None = None, **kwargs: Any) -> Connection:
         """``esxnb.connect`` with this lab's credentials and CA bundle; ``uri`` defaults to the lab's."""
@@ -206,9 +237,15 @@ class Lab:
         atexit.unregister(self.close)
         for name, value in self._exported.items():
             if os.environ.get(name) == value:
-                del os.environ[name]
+                previous = self._previous.get(name)
+                if previous is None:
+                    del os.environ[name]
+                else:
+                    os.environ[name] = previous
         for sim in reversed(self.simulators):
             sim.stop()
+        if self.attached is not None:
+            self.attached.stop()  # lets go; esxnb lab stops it
         for path in self._cleanup:
             shutil.rmtree(path, ignore_errors=True)
 
@@ -224,7 +261,7 @@ class Lab:
 
 def _from_environment(environ: Mapping[str, str], origin: str = f"${ENV_URI}") -> Lab:
     uri = environ[ENV_URI].strip()
-    parse_uri(uri)  # a bad ESXNB_URI fails here, naming what is wrong
+    parsed = parse_uri(uri)  # a bad ESXNB_URI fails here, naming what is wrong
     esx_uris = environ.get(ENV_ESX_URIS, "").split()
     for esx_uri in esx_uris:
         parse_uri(esx_uri)
@@ -234,7 +271,18 @@ def _from_environment(environ: Mapping[str, str], origin: str = f"${ENV_URI}") -
         ca_file=environ.get(ENV_CA_FILE) or None,
         esx_uris=esx_uris,
         origin=origin,
+        attached=_lab_simulator(environ, parsed),
     )
+
+
+def _lab_simulator(environ: Mapping[str, str], uri: URI) -> Simulator | None:
+    """A handle on the simulator ``esxnb lab`` runs, when ``uri`` is that simulator."""
+    from .simulator import attach
+
+    sim = attach(environ)
+    if sim is None or (sim.host, sim.port) != (uri.hostname, uri.port):
+        return None
+    return sim
 
 
 def open_lab(
@@ -242,13 +290,20 @@ def open_lab(
     *,
     mode: str = "vpx",
     environ: Mapping[str, str] | None = None,
+    private: bool = False,
     **simulator_options: Any,
 ) -> Lab:
     """The server named by ``uri`` or ``$ESXNB_URI``, or else a fresh local simulator.
 
     With a URI, credentials come from auth.conf, ``ESXNB_USERNAME``/``ESXNB_PASSWORD`` or a
-    prompt, and ``ESXNB_CA_FILE`` verifies the certificate. Otherwise ``mode`` ("vpx" or "esx")
-    and ``simulator_options`` (e.g. ``vms=3``) describe the simulator to start.
+    prompt, and ``ESXNB_CA_FILE`` verifies the certificate; when that server is the simulator
+    ``esxnb lab`` runs, ``lab.simulator`` is a handle on it. Otherwise ``mode`` ("vpx" or "esx")
+    and ``simulator_options`` describe the simulator to start: the demo estate
+    (``estate="demo"``, ``seed=0``) for vpx unless inventory knobs (e.g. ``hosts=2``) or
+    ``estate=None`` ask for govmomi's plain inventory.
+
+    ``private=True``: a notebook that changes the estate gets a simulator of its own, like the
+    lab's when ``esxnb lab`` runs one (a real server in ``$ESXNB_URI`` is used as it is).
     """
     environ_is_process = environ is None
     environ = dict(os.environ if environ is None else environ)
@@ -256,18 +311,30 @@ def open_lab(
         environ[ENV_URI] = uri
         return _from_environment(environ, origin="the given URI")
     if environ.get(ENV_URI, "").strip():
-        return _from_environment(environ)
+        from .simulator import same_kind
+
+        kind = same_kind(environ) if private else None
+        if kind is None or _lab_simulator(environ, parse_uri(environ[ENV_URI])) is None:
+            return _from_environment(environ)
+        mode, like_lab = kind
+        simulator_options = {**like_lab, **simulator_options}
     from .simulator import Simulator
 
+    if mode == "vpx" and not TOPOLOGY_OPTIONS & simulator_options.keys():
+        simulator_options.setdefault("estate", "demo")
     sim = Simulator(mode, **simulator_options)
     sim.start()
     credentials = (sim.username, sim.password)
     exported = simulator_environment(sim)
+    origin = "a simulator of this notebook's own" if private else None
+    lab = Lab(
+        exported[ENV_URI], auth=lambda _uri: credentials, ca_file=sim.ca_file, simulators=[sim], origin=origin
+    )
     if environ_is_process:
-        # As under `esxnb lab`: forms, `!esxnb ...` shell commands and child processes find it too.
+        # As under `esxnb lab`: forms, `!esxnb ...` shell commands and child processes find it
+        # too (in this kernel only; close() puts back what was there).
+        lab._previous = {name: os.environ.get(name) for name in exported}
         os.environ.update(exported)
-    lab = Lab(exported[ENV_URI], auth=lambda _uri: credentials, ca_file=sim.ca_file, simulators=[sim])
-    if environ_is_process:
         lab._exported = exported
     return lab
 

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -55,6 +56,11 @@ def _port_open(host: str, port: int) -> bool:
     with socket.socket() as probe:
         probe.settimeout(1)
         return probe.connect_ex((host, port)) == 0
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
 
 
 def _lab_command(port: int) -> list[str]:
@@ -107,6 +113,20 @@ def test_lab_starts_simulator_and_jupyter_and_stops_cleanly(tmp_path: Path) -> N
         env = _environ_of(jupyter_pid)
         assert env["ESXNB_URI"].startswith("vpx://127.0.0.1:")
         assert Path(env["ESXNB_CA_FILE"]).is_file()
+        # ... and the handle on its control API, which `lab.simulator` uses in a notebook.
+        handle = labenv.open_lab(environ=env).simulator
+        assert handle is not None and handle.attached and handle.estate == "demo"
+        assert handle.control("ping")["mode"] == "vpx"
+        # It opens on the quickstart, without the news toast.
+        opener = urllib.request.build_opener(_NoRedirect)
+        with pytest.raises(urllib.error.HTTPError) as redirect:
+            opener.open(f"{base}/?token=esxnb-lab-test")
+        assert redirect.value.headers["Location"].split("?")[0].endswith("/lab/tree/01-quickstart.ipynb")
+        notification = _get_json(
+            f"{base}/lab/api/settings/@jupyterlab/apputils-extension:notification?token=esxnb-lab-test"
+        )
+        defaults = {k: v.get("default") for k, v in notification["schema"]["properties"].items()}
+        assert defaults["fetchNews"] == "false" and defaults["checkForUpdates"] is False  # overrides.json
         import esxnb
 
         with esxnb.connect(
@@ -118,11 +138,13 @@ def test_lab_starts_simulator_and_jupyter_and_stops_cleanly(tmp_path: Path) -> N
         printed = log_path.read_text()
         assert env["ESXNB_URI"] in printed
         assert env["ESXNB_PASSWORD"] not in printed, "the lab printed the password"
+        assert env["ESXNB_SIMULATOR_TOKEN"] not in printed, "the lab printed the control token"
 
         sim_port = int(env["ESXNB_URI"].split(":")[2].split("/")[0])
         state_dir = Path(env["ESXNB_CA_FILE"]).parent
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) in (0, 130)
+        process.send_signal(signal.SIGINT)  # Ctrl-C: a normal way to stop, status 0
+        assert process.wait(timeout=30) == 0
+        assert "esxnb lab stopped." in log_path.read_text()
         assert (
             not Path(f"/proc/{jupyter_pid}").exists()
             or "zombie" in Path(f"/proc/{jupyter_pid}/status").read_text()
@@ -212,6 +234,18 @@ def test_jupyter_command_flags() -> None:
     assert command[-1] == "--LabApp.x=1"
     default = lab.jupyter_command(parser.parse_args([]), Path("/nb"))
     assert "--no-browser" not in default and "--ServerApp.port=8888" in default
+    assert "--LabApp.news_url=" in default and not any("default_url" in a for a in default)
+    settings = next(a for a in default if a.startswith("--LabApp.app_settings_dir="))
+    overrides = json.loads((Path(settings.split("=", 1)[1]) / "overrides.json").read_text())
+    assert overrides["@jupyterlab/apputils-extension:notification"]["fetchNews"] == "false"
+
+
+def test_jupyter_opens_the_quickstart_when_it_is_there(tmp_path: Path) -> None:
+    parser = argparse.ArgumentParser()
+    lab.add_arguments(parser)
+    (tmp_path / "01-quickstart.ipynb").write_text("{}")
+    command = lab.jupyter_command(parser.parse_args([]), tmp_path)
+    assert "--LabApp.default_url=/lab/tree/01-quickstart.ipynb" in command
 
 
 def test_simulator_only_needs_an_env_file() -> None:
@@ -291,3 +325,69 @@ def test_open_lab_starts_and_stops_its_own_simulator(monkeypatch) -> None:
         own.close()
     assert not own.simulators[0].running
     assert "ESXNB_URI" not in os.environ and "ESXNB_PASSWORD" not in os.environ
+
+
+@pytest.mark.simulator
+def test_notebooks_under_the_lab_get_its_simulator(capsys: pytest.CaptureFixture[str], monkeypatch) -> None:
+    """``lab.simulator`` works under ``esxnb lab`` as standalone: a handle on the lab's
+    simulator; ``private=True`` gets a copy of the lab's estate; the lab's one is never
+    stopped from a notebook."""
+    with Simulator(estate="demo", seed=3, vms=20) as sim:
+        env = labenv.simulator_environment(sim)
+        for name, value in env.items():  # as in a kernel under `esxnb lab`
+            monkeypatch.setenv(name, value)
+        assert sim.password not in env["ESXNB_SIMULATOR"] and sim._token not in env["ESXNB_SIMULATOR"]
+        shared = labenv.open_lab(environ=env)
+        handle = shared.simulator
+        assert handle is not None and handle.attached and (handle.host, handle.port) == (sim.host, sim.port)
+        assert sim.password not in repr(handle) + repr(shared) and sim._token not in repr(handle)
+        with shared.connect() as conn:
+            name = conn.domains().query("state == 'running'")["name"].iloc[0]
+            handle.set_tools(name, "toolsNotInstalled")
+            tools = conn.domains().set_index("name")["tools_status"]
+            assert tools[name] == "toolsNotInstalled"
+            handle.set_tools(name, "toolsOk")
+        own = labenv.open_lab(environ=env, private=True)
+        try:
+            assert own.simulator is not None and not own.simulator.attached
+            assert (
+                own.simulator.port != sim.port and own.simulator.estate == "demo" and own.simulator.seed == 3
+            )
+            with own.connect() as mine, shared.connect() as theirs:
+                assert set(mine.domains()["name"]) == set(theirs.domains()["name"])
+        finally:
+            own.close()
+        shared.close()
+        assert sim.running and sim.control("ping"), "closing a notebook's lab stopped the lab's simulator"
+        # A server without the handle (a real one): simulator-only cells say they are skipped.
+        real = labenv.open_lab(environ={k: v for k, v in env.items() if not k.startswith("ESXNB_SIMULATOR")})
+        assert real.simulator is None and real.simulator_only("slow tasks") is None
+        assert "skipped on vpx://" in capsys.readouterr().out
+        # A handle whose address is not the URI's is not attached to it.
+        other = dict(env, ESXNB_URI=env["ESXNB_URI"].replace(f":{sim.port}/", ":1/"))
+        assert labenv.open_lab(environ=other).simulator is None
+
+
+def test_attach_refuses_a_broken_description() -> None:
+    from esxnb.errors import SimulatorError
+    from esxnb.simulator import attach
+
+    assert attach({}) is None
+    with pytest.raises(SimulatorError, match="ESXNB_SIMULATOR is not a simulator description"):
+        attach({"ESXNB_SIMULATOR": "{not json", "ESXNB_SIMULATOR_TOKEN": "t"})
+    with pytest.raises(SimulatorError, match="ESXNB_SIMULATOR_TOKEN is not"):
+        attach(
+            {
+                "ESXNB_SIMULATOR": json.dumps(
+                    {
+                        "url": "u",
+                        "host": "h",
+                        "port": 1,
+                        "mode": "vpx",
+                        "counts": {"vms": 2},
+                        "username": "u",
+                        "transport": "https",
+                    }
+                )
+            }
+        )

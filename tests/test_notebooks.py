@@ -1,8 +1,8 @@
 """The example notebooks and runbooks run headless, and binder/ sets up a working simulator.
 
-Every notebook is executed with nbclient against a fresh simulator handed over through
-``ESXNB_*`` variables (as ``esxnb lab`` and Binder do), and its outputs are checked for the
-simulator's password. The quickstart also runs with no ``ESXNB_URI`` (it then starts its own
+Every notebook is executed with nbclient against a demo-estate simulator handed over through
+``ESXNB_*`` variables (as ``esxnb lab`` and Binder do), in two orders, and its outputs are
+checked for its demo outputs, for the simulator's secrets, and for changes to the shared estate. The quickstart also runs with no ``ESXNB_URI`` (it then starts its own
 simulator). The runbooks run through the ``papermill`` command with ``-p`` parameters.
 
 The binder test runs ``binder/postBuild`` with ``ESXNB_SKIP_PIP_INSTALL=1`` (esxnb is already
@@ -55,7 +55,8 @@ def _clean_env(**extra: str) -> dict[str, str]:
 
 
 def _sim_env(sim: Simulator) -> dict[str, str]:
-    """What ``esxnb lab`` hands to Jupyter for ``sim`` (URI of its busiest host, credentials, CA)."""
+    """What ``esxnb lab`` hands to Jupyter for ``sim`` (URI of its busiest host, credentials, CA,
+    the control handle)."""
     return simulator_environment(sim)
 
 
@@ -141,14 +142,55 @@ def fresh_sim() -> Iterator[Simulator]:
         yield sim
 
 
+# What each notebook shows on the demo estate (text outputs; plots are checked as images).
+DEMO_MARKERS = {
+    "01-quickstart": ["running", "esx-ams-", "NotFoundError"],
+    "02-connecting": ["connected as", "WrongServerTypeError"],
+    "03-exploring-domains": ["domains have a reservation or a limit", "vcpus_per_core", "image/png"],
+    "04-converting-configs": ["vmware:datacenterpath", "memsize"],
+    "05-lifecycle-and-scheduler": ["ToolsNotAvailableError", "QuestionError", "I copied it", "50% running"],
+    "06-migration": ["ESX hosts:", "now on:"],
+    "runbook-audit-scheduler": ["reservation above maximum"],
+    "runbook-evacuate-host": ["planned (dry run)"],
+}
+
+
+def _estate(sim: Simulator) -> list[tuple]:
+    """What the whole lab server shows: every domain's state, place, size and scheduler."""
+    import esxnb
+
+    with esxnb.connect(
+        f"vpx://{sim.host}:{sim.port}/", auth=(sim.username, sim.password), ca_file=sim.ca_file
+    ) as c:
+        domains = c.domains()[["uuid", "name", "state", "host", "max_memory_mib", "vcpus"]]
+        sched = c.scheduler()[["uuid", "reservation_mhz", "limit_mhz", "shares_value"]]
+        rows = domains.merge(sched, on="uuid").astype(str)
+    return sorted(rows.itertuples(index=False, name=None))
+
+
+def test_every_notebook_has_demo_markers() -> None:
+    assert set(DEMO_MARKERS) == {path.stem for path in NOTEBOOKS}
+
+
 @pytest.mark.simulator
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
-def test_notebook_runs_against_esxnb_uri(path: Path, fresh_sim: Simulator, tmp_path: Path) -> None:
-    nb = _execute(path, _clean_env(**_sim_env(fresh_sim)), tmp_path)
-    assert not _errors(nb)
-    executed = [cell for cell in nb.cells if cell.cell_type == "code"]
-    assert all(cell.execution_count for cell in executed), "every code cell ran"
-    assert fresh_sim.password not in _outputs_text(nb), "the password leaked into the outputs"
+@pytest.mark.parametrize("order", ["forward", "backward"])
+def test_notebooks_under_the_lab_in_any_order(order: str, tmp_path: Path) -> None:
+    """As ``make lab`` runs them: one demo-estate simulator handed over through ``ESXNB_*``
+    (with its control handle); every notebook shows its demo outputs, and none changes what
+    the next one sees."""
+    with Simulator(estate="demo", seed=0) as sim:
+        env = _clean_env(**_sim_env(sim))
+        before = _estate(sim)
+        for path in NOTEBOOKS if order == "forward" else NOTEBOOKS[::-1]:
+            nb = _execute(path, env, tmp_path)
+            assert not _errors(nb), f"{path.name}: {_errors(nb)}"
+            assert all(cell.execution_count for cell in nb.cells if cell.cell_type == "code"), path.name
+            text = _outputs_text(nb)
+            assert sim.password not in text and sim._token not in text, f"{path.name} leaked a secret"
+            assert "skipped on" not in text and "needs the local simulator" not in text, path.name
+            for marker in DEMO_MARKERS[path.stem]:
+                assert marker in text, f"{path.name} does not show {marker!r}"
+            assert _estate(sim) == before, f"{path.name} changed the lab's estate"
 
 
 @pytest.mark.simulator
@@ -156,16 +198,18 @@ def test_quickstart_starts_its_own_simulator(tmp_path: Path) -> None:
     nb = _execute(NOTEBOOKS_DIR / "01-quickstart.ipynb", _clean_env(), tmp_path)
     text = _outputs_text(nb)
     assert "from a local simulator" in text
-    assert re.search(r"vpx://127\.0\.0\.1:\d+/DC0/", text), "it connected to its own vCenter simulator"
+    assert re.search(r"vpx://127\.0\.0\.1:\d+/dc-ams/", text), "it connected to its own demo-estate simulator"
     assert "running" in text, "it listed domains"
 
 
 @pytest.mark.simulator
-def test_exploring_sets_the_scene_on_its_own_simulator(tmp_path: Path) -> None:
-    text = _outputs_text(_execute(NOTEBOOKS_DIR / "03-exploring-domains.ipynb", _clean_env(), tmp_path))
+def test_exploring_shows_the_demo_estate_on_its_own_simulator(tmp_path: Path) -> None:
+    nb = _execute(NOTEBOOKS_DIR / "03-exploring-domains.ipynb", _clean_env(), tmp_path)
+    text = _outputs_text(nb)
     for state in ("running", "paused", "shut off"):
         assert state in text
-    assert "image/png" in text, "it drew its plots"
+    assert text.count("image/png") == 4, "it drew its four plots"
+    assert "Microsoft Windows Server 2019" in text and "vcpus_per_core" in text
 
 
 @pytest.mark.simulator

@@ -33,6 +33,7 @@ HOSTS = TableSpec(
     paths=(
         "runtime.connectionState",
         "runtime.powerState",
+        "runtime.inMaintenanceMode",
         "vm",
         "summary.hardware.numCpuCores",
         "summary.hardware.cpuMhz",
@@ -46,6 +47,7 @@ HOSTS = TableSpec(
         Column("path", value=host_path),
         Column("connection_state", CONNECTION_STATES, path="runtime.connectionState"),
         Column("power_state", HOST_POWER_STATES, path="runtime.powerState"),
+        Column("maintenance_mode", "boolean", path="runtime.inMaintenanceMode"),
         Column("vms", "Int64", value=_vm_count),
         Column("cpu_cores", "Int64", value=lambda row: as_int(row.get("summary.hardware.numCpuCores"))),
         Column("cpu_mhz", "Int64", value=lambda row: as_int(row.get("summary.hardware.cpuMhz"))),

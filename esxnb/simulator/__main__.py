@@ -26,7 +26,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clusters", type=int, default=1)
     parser.add_argument("--hosts", type=int, default=3, help="hosts per cluster")
     parser.add_argument("--standalone-hosts", type=int, default=1)
-    parser.add_argument("--vms", type=int, default=2, help="VMs per host or resource pool")
+    parser.add_argument(
+        "--vms",
+        type=int,
+        help="VMs per host or resource pool (default 2); with --estate demo: in all (default 300)",
+    )
+    parser.add_argument(
+        "--estate",
+        choices=("demo",),
+        help="demo: a varied, seeded vCenter estate (the topology options do not apply)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="--estate demo: the same seed gives the same estate"
+    )
     parser.add_argument("--pools", type=int, default=0)
     parser.add_argument("--datastores", type=int, default=1)
     parser.add_argument("--username", help="default: root (esx), administrator (vpx)")
@@ -48,16 +60,21 @@ def run(args: argparse.Namespace) -> int:
             path = ensure_built(verbose=True)
             print(f"simulator launcher: {path}")
             return 0
-        sim = Simulator(
-            args.mode,
+        topology = dict(
             datacenters=args.datacenters,
             folders=args.folders,
             clusters=args.clusters,
             hosts=args.hosts,
             standalone_hosts=args.standalone_hosts,
-            vms=args.vms,
             pools=args.pools,
             datastores=args.datastores,
+        )
+        sim = Simulator(
+            args.mode,
+            **topology,
+            vms=args.vms,
+            estate=args.estate,
+            seed=args.seed,
             username=args.username,
             password=args.password,
             transport=args.transport,
@@ -82,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace, sim: Simulator, stop: threading.Event) -> int:
     with sim:
-        print(f"vSphere simulator ({args.mode}) running at {sim.url}")
+        what = f"{args.mode}, demo estate seed {sim.seed}, {sim.total_vms()} VMs" if sim.estate else args.mode
+        print(f"vSphere simulator ({what}) running at {sim.url}")
         print(f"  URI:      {sim.uri}")
         print(f"  username: {sim.username}")
         print(f"  password: {sim.password}")

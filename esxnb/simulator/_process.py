@@ -24,7 +24,16 @@ from esxnb.errors import SimulatorError
 from ._build import ensure_built
 from ._control import SimulatorControl
 
-TOOLS_STATES = ("toolsOk", "toolsNotRunning", "toolsNotInstalled")
+TOOLS_STATES = ("toolsOk", "toolsOld", "toolsNotRunning", "toolsNotInstalled")
+ESTATES = ("demo",)
+DEMO_VMS = 300
+
+# The demo estate's fixed topology (the launcher's estate.go), as the
+# inventory knobs would count it.
+_DEMO_COUNTS = dict(datacenters=2, folders=0, clusters=2, hosts=4, standalone_hosts=1, pools=0, datastores=1)
+_PLAIN_DEFAULTS = dict(
+    datacenters=1, folders=0, clusters=1, hosts=3, standalone_hosts=1, pools=0, datastores=1
+)
 
 # Simulators still running when the interpreter exits are stopped then, so
 # their state directories go too (a killed interpreter is covered by the
@@ -81,6 +90,32 @@ class Simulator(SimulatorControl):
     Every VM's ``.vmx`` on its datastore matches the VM; VMware tools are
     ``toolsOk`` on every VM unless ``tools=`` or :meth:`set_tools` says
     otherwise (tools only run while the VM is powered on).
+
+    ``estate="demo"`` (with ``seed=`` and ``vms=`` VMs in all, default 300)
+    builds a believable vCenter instead of govmomi's identical VMs, the same
+    for the same seed: datacenters ``dc-ams`` and ``dc-fra``; clusters
+    ``ams-prod``, ``ams-dev``, ``fra-prod``, ``fra-dr`` with different
+    hardware, ESXi versions and HA/DRS settings; a standalone host per
+    datacenter; one host in maintenance mode and one disconnected; resource
+    pools with reservations, limits and shares; VMFS and NFS datastores at
+    different fill levels (``ams-prod-vmfs02`` above 90 %) holding orphaned
+    ``.vmdk`` files; standard (``VM Network``, ``Backup``) and distributed
+    VLAN port groups; VM folders; and VMs spread over 20+ guest OS ids,
+    512 MiB-256 GiB, 1-32 vCPUs (cores per socket), power states, templates,
+    hardware versions 11-20, BIOS/EFI, annotations, 1-6 thin/thick/
+    eager-zeroed disks on LSI Logic, LSI SAS, PVSCSI and BusLogic controllers,
+    1-4 vmxnet3/e1000/e1000e/vlance NICs with MACs in each of VMware's ranges
+    and outside them (``checkMACAddress = "FALSE"`` in their ``.vmx``),
+    connected ISOs and disconnected CD-ROMs, snapshot trees dated over the
+    past year, tools states (ok, old, not running, not installed), CPU and
+    memory allocations, custom attributes (Owner, CostCenter, Application,
+    BackupPolicy; Rack on hosts), guest host names, IPs and file systems
+    reported by running tools, and CPU/memory usage figures. :attr:`vpx_path`
+    is ``dc-ams/ams-prod/esx-ams-p01.lab.example``. What govmomi 0.24's
+    objects cannot hold: guest ids newer than 0.24 have no guest descriptor;
+    datastores have no LUN objects behind their VMFS extents; hosts have
+    no HBAs, licenses or NTP/DNS settings beyond the stock ones; the stock
+    ``LocalDS_0`` (type OTHER, empty) stays in each datacenter.
 
     Control API (the launcher's ``POST /esxnb/control``, token-guarded):
 
@@ -158,7 +193,7 @@ class Simulator(SimulatorControl):
         clusters: int = 1,
         hosts: int = 3,
         standalone_hosts: int = 1,
-        vms: int = 2,
+        vms: int | None = None,
         pools: int = 0,
         datastores: int = 1,
         username: str | None = None,
@@ -173,6 +208,8 @@ class Simulator(SimulatorControl):
         management_server_ip: str | None = None,
         managed_by: Simulator | None = None,
         host_name: str | None = None,
+        estate: str | None = None,
+        seed: int = 0,
     ) -> None:
         if mode not in ("vpx", "esx"):
             raise SimulatorError(f"mode must be 'vpx' or 'esx', not {mode!r}")
@@ -192,16 +229,35 @@ class Simulator(SimulatorControl):
             raise SimulatorError(f"transport must be 'https' or 'http', not {transport!r}")
         if tools not in TOOLS_STATES:
             raise SimulatorError(f"tools must be one of {', '.join(TOOLS_STATES)}, not {tools!r}")
-        counts = dict(
+        topology = dict(
             datacenters=datacenters,
             folders=folders,
             clusters=clusters,
             hosts=hosts,
             standalone_hosts=standalone_hosts,
-            vms=vms,
             pools=pools,
             datastores=datastores,
         )
+        if estate is not None:
+            if estate not in ESTATES:
+                raise SimulatorError(f"estate must be one of {', '.join(ESTATES)} or None, not {estate!r}")
+            if mode != "vpx" or managed_by is not None:
+                raise SimulatorError("estate='demo' is a vCenter estate: use mode='vpx' without managed_by=")
+            changed = [k for k, v in topology.items() if v != _PLAIN_DEFAULTS[k]]
+            if changed:
+                raise SimulatorError(
+                    f"estate='demo' has its own topology; do not pass {', '.join(changed)} (vms= sizes it)"
+                )
+            if not isinstance(seed, int) or isinstance(seed, bool):
+                raise SimulatorError(f"seed must be an integer, not {seed!r}")
+            topology = dict(_DEMO_COUNTS)
+        if vms is None:
+            vms = DEMO_VMS if estate else 2
+        if estate and (not isinstance(vms, int) or vms < 1):
+            raise SimulatorError(
+                f"vms must be an integer >= 1 for estate='demo' (the VMs in all), not {vms!r}"
+            )
+        counts = dict(topology, vms=vms)
         for name, value in counts.items():
             if not isinstance(value, int) or value < 0:
                 raise SimulatorError(f"{name} must be an integer >= 0, not {value!r}")
@@ -210,6 +266,8 @@ class Simulator(SimulatorControl):
         if session_idle_timeout is not None and session_idle_timeout <= 0:
             raise SimulatorError(f"session_idle_timeout must be > 0 seconds, not {session_idle_timeout!r}")
         self.mode = mode
+        self.estate = estate
+        self.seed = seed
         self.counts = counts
         self.transport = transport
         self.listen = listen
@@ -228,6 +286,7 @@ class Simulator(SimulatorControl):
         self._proc: subprocess.Popen[bytes] | None = None
         self._state_dir: str | None = None
         self._ready: dict[str, Any] = {}
+        self._attached = False
 
     # -- properties -----------------------------------------------------
 
@@ -237,7 +296,15 @@ class Simulator(SimulatorControl):
 
     @property
     def running(self) -> bool:
+        if self._attached:
+            return bool(self._ready)
         return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def attached(self) -> bool:
+        """True for a handle on a simulator another process started (see :func:`attach`):
+        its control API works, ``stop()`` only lets go of it."""
+        return self._attached
 
     def _need(self, key: str) -> Any:
         if not self._ready:
@@ -275,7 +342,7 @@ class Simulator(SimulatorControl):
         c = self.counts
         if self.managed_by is not None:
             return 0
-        if self.mode == "esx":
+        if self.mode == "esx" or self.estate:
             return c["vms"]
         return c["datacenters"] * c["vms"] * (c["standalone_hosts"] + c["clusters"])
 
@@ -284,6 +351,8 @@ class Simulator(SimulatorControl):
         """Inventory path of a host, as in ``vpx://server/PATH``: the first
         cluster's first host, else the first standalone host."""
         c = self.counts
+        if self.estate == "demo":
+            return "dc-ams/ams-prod/esx-ams-p01.lab.example"
         if c["datacenters"] < 1:
             raise SimulatorError("this inventory has no datacenter")
         # govmomi puts the *last* `folders` datacenters into folders F0, F1...
@@ -357,7 +426,9 @@ class Simulator(SimulatorControl):
             f"{self.shutdown_delay}s",
             "-exit-on-stdin-eof",
         ]
-        if self.mode == "vpx":
+        if self.estate:
+            cmd += ["-estate", self.estate, "-seed", str(self.seed)]
+        elif self.mode == "vpx":
             cmd += [
                 "-datacenters",
                 str(c["datacenters"]),
@@ -382,6 +453,10 @@ class Simulator(SimulatorControl):
 
     def start(self) -> Simulator:
         """Start the launcher and wait until it listens."""
+        if self._attached:
+            raise SimulatorError(
+                "this handle is attached to a simulator another process runs: it cannot start one"
+            )
         if self.running:
             return self
         binary = ensure_built()
@@ -470,7 +545,11 @@ class Simulator(SimulatorControl):
         return "; launcher log:\n" + "\n".join(text.splitlines()[-lines:])
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop the launcher (SIGINT, then SIGKILL) and remove its files."""
+        """Stop the launcher (SIGINT, then SIGKILL) and remove its files (an attached handle
+        only lets go: the process that started the simulator stops it)."""
+        if self._attached:
+            self._ready = {}
+            return
         proc, self._proc = self._proc, None
         _running.discard(self)
         if proc is not None:

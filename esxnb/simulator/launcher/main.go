@@ -69,6 +69,11 @@
 //     (0.24 ignores it), and a restricted account can be played: chosen
 //     properties of chosen objects come back as NoPermission missingSet
 //     entries (control restrict_property) (retrieval.go);
+//   - -estate demo builds a varied, seeded vCenter estate: clusters,
+//     hosts, pools, VMFS/NFS datastores at different fills with orphaned
+//     disks, port groups, VMs with snapshots, tools states, guest
+//     identities and custom attributes (estate.go); tools report guest
+//     host names, IPs and file systems (0.24: none) (tools.go);
 //   - CreateScreenshot_Task writes a PNG of the VM's console beside its .vmx
 //     and GET /screen?id=MOREF serves one, as ESXi does (0.24: neither)
 //     (screenshot.go).
@@ -152,6 +157,8 @@ type options struct {
 	toolsDefault       string
 	watchStdin         bool
 	cpuProfile         string
+	estate             string
+	seed               int64
 }
 
 func parseFlags() *options {
@@ -180,6 +187,8 @@ func parseFlags() *options {
 	flag.StringVar(&o.toolsDefault, "tools", "toolsOk", "initial tools state of every VM: toolsOk, toolsNotRunning, toolsNotInstalled")
 	flag.BoolVar(&o.watchStdin, "exit-on-stdin-eof", false, "stop when stdin closes (the parent process died)")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the start-up to this file")
+	flag.StringVar(&o.estate, "estate", "", `"demo": a varied vCenter estate of -vms VMs in all (estate.go); the topology flags do not apply`)
+	flag.Int64Var(&o.seed, "seed", 0, "-estate demo: the same seed gives the same estate")
 	flag.Parse()
 	if o.password == "" {
 		o.password = os.Getenv("ESXNB_SIM_PASSWORD")
@@ -207,6 +216,18 @@ func (o *options) validate() {
 	if o.datastores < 1 {
 		fail("-datastores must be at least 1 (VMs live on LocalDS_0)")
 	}
+	if o.estate != "" && o.estate != "demo" {
+		fail("-estate must be demo (or empty), not %q", o.estate)
+	}
+	if o.estate == "demo" {
+		if o.mode != "vpx" || o.mirrorFile != "" {
+			fail("-estate demo is a vCenter estate: it takes neither -mode esx nor -mirror")
+		}
+		if o.vms < 1 {
+			fail("-estate demo needs -vms >= 1 (the number of VMs in all)")
+		}
+		demoModel(o)
+	}
 	if (o.username == "") != (o.password == "") {
 		fail("give both -username and a password, or neither")
 	}
@@ -232,7 +253,7 @@ func (o *options) model() *simulator.Model {
 		m.Pool = o.pools
 	}
 	m.Machine = o.vms
-	if o.mirrorFile != "" {
+	if o.mirrorFile != "" || o.estate == "demo" {
 		m.Machine = 0
 	}
 	m.Datastore = o.datastores

@@ -11,9 +11,7 @@ import (
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/simulator/esx"
-	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
-	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 )
 
@@ -100,23 +98,10 @@ func (st *state) addMirrored(place *mirrorPlace, v mirrorVM) error {
 	devices = append(devices, scsi, cdrom, disk, &nic)
 	spec.DeviceChange, _ = devices.ConfigSpec(types.VirtualDeviceConfigSpecOperationAdd)
 
-	ctx := st.internalCtx(&folder.Self)
-	var taskRef types.ManagedObjectReference
-	var fault *soap.Fault
-	simulator.Map.WithLock(folder, func() {
-		body := folder.CreateVMTask(ctx, &types.CreateVM_Task{This: folder.Self, Config: spec, Pool: pool, Host: &hostRef})
-		if fault = body.Fault(); fault == nil {
-			taskRef = body.(*methods.CreateVM_TaskBody).Res.Returnval
-		}
-	})
-	if fault != nil {
-		return fmt.Errorf("-mirror: creating %s: %s", v.Name, fault.String)
+	vmRef, err := st.createVM(folder, spec, pool, hostRef)
+	if err != nil {
+		return fmt.Errorf("-mirror: %s", err)
 	}
-	task := simulator.Map.Get(taskRef).(*simulator.Task)
-	if task.Info.Error != nil {
-		return fmt.Errorf("-mirror: creating %s: %s", v.Name, faultName(task.Info.Error.Fault))
-	}
-	vmRef := task.Info.Result.(types.ManagedObjectReference)
 	if v.PowerState == string(types.VirtualMachinePowerStatePoweredOn) || v.PowerState == string(types.VirtualMachinePowerStateSuspended) {
 		if _, f, msg, _ := st.dispatch(internalBody("PowerOnVM_Task", vmRef)); f != nil {
 			return fmt.Errorf("-mirror: powering on %s: %s", v.Name, msg)

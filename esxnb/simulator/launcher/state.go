@@ -37,6 +37,10 @@ type state struct {
 	asked      map[types.ManagedObjectReference]*openQuestion // open question per VM
 	follower   *follower                                      // -follow: the managing vCenter (follow.go)
 	retrievals *retrievals                                    // paging and restrictions (retrieval.go)
+
+	demo            *demoInfra                                      // -estate demo (estate.go)
+	guestIdentities map[types.ManagedObjectReference]*guestIdentity // what tools report (tools.go)
+	dsCapacity      map[types.ManagedObjectReference]int64          // datastores sized by the estate (dsrefresh.go)
 }
 
 func newState(o *options, m *simulator.Model) *state {
@@ -51,6 +55,9 @@ func newState(o *options, m *simulator.Model) *state {
 		tasks:      map[string]*asyncTask{},
 		asked:      map[types.ManagedObjectReference]*openQuestion{},
 		retrievals: &retrievals{pages: map[string]*pagedRetrieval{}},
+
+		guestIdentities: map[types.ManagedObjectReference]*guestIdentity{},
+		dsCapacity:      map[types.ManagedObjectReference]int64{},
 	}
 }
 
@@ -110,8 +117,18 @@ func (st *state) prepareInventory() error {
 	simulator.Map.AddHandler(&updateWatcher{st: st})
 	prepareHostCapabilities() // hostcaps.go
 	st.prepareAutostart()     // autostart.go
-	st.prepareStorage()       // vdisk.go
 	st.prepareNetworks()      // network.go
+	if st.opts.estate == "demo" {
+		if err := st.buildDemoEstate(); err != nil { // estate.go
+			return err
+		}
+	}
+	st.prepareStorage() // vdisk.go
+	if st.demo != nil {
+		if err := st.finishDemoEstate(newChooser(st.opts.seed + 1)); err != nil {
+			return err
+		}
+	}
 	for _, e := range simulator.Map.All("VirtualMachine") {
 		vm := e.(*simulator.VirtualMachine)
 		simulator.Map.WithLock(vm, func() { fixModelCdrom(vm) })

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
@@ -185,4 +186,26 @@ func (st *state) runStock(at *asyncTask, call *soapCall, body []byte) {
 func internalBody(method string, this types.ManagedObjectReference) []byte {
 	return []byte(fmt.Sprintf(`%s<%s xmlns="urn:vim25"><_this type="%s">%s</_this></%s>%s`,
 		envelopeStart, method, this.Type, xmlText(this.Value), method, envelopeEnd))
+}
+
+// createVM runs the stock CreateVM_Task in folder, in process, and returns
+// the new VM.
+func (st *state) createVM(folder *simulator.Folder, spec types.VirtualMachineConfigSpec, pool, host types.ManagedObjectReference) (types.ManagedObjectReference, error) {
+	ctx := st.internalCtx(&folder.Self)
+	var taskRef types.ManagedObjectReference
+	var fault *soap.Fault
+	simulator.Map.WithLock(folder, func() {
+		body := folder.CreateVMTask(ctx, &types.CreateVM_Task{This: folder.Self, Config: spec, Pool: pool, Host: &host})
+		if fault = body.Fault(); fault == nil {
+			taskRef = body.(*methods.CreateVM_TaskBody).Res.Returnval
+		}
+	})
+	if fault != nil {
+		return taskRef, fmt.Errorf("creating %s: %s", spec.Name, fault.String)
+	}
+	task := simulator.Map.Get(taskRef).(*simulator.Task)
+	if task.Info.Error != nil {
+		return taskRef, fmt.Errorf("creating %s: %s", spec.Name, faultName(task.Info.Error.Fault))
+	}
+	return task.Info.Result.(types.ManagedObjectReference), nil
 }

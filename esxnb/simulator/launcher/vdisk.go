@@ -669,6 +669,8 @@ func (st *state) prepareDisks(vm *simulator.VirtualMachine) {
 			diskType := "preallocated"
 			if b.ThinProvisioned != nil && *b.ThinProvisioned {
 				diskType = "thin"
+			} else if b.EagerlyScrub != nil && *b.EagerlyScrub {
+				diskType = "eagerZeroedThick"
 			}
 			adapter := "lsilogic"
 			for _, c := range vm.Config.Hardware.Device {

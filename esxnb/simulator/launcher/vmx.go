@@ -277,6 +277,10 @@ func renderVMX(vm *simulator.VirtualMachine, mode string) string {
 			if b, ok := dev.Backing.(types.BaseVirtualDeviceFileBackingInfo); ok {
 				v.set(p+".fileName", vmxEscape(deviceFileName(b.GetVirtualDeviceFileBackingInfo().FileName, vmx)))
 			}
+			if b, ok := dev.Backing.(*types.VirtualDiskFlatVer2BackingInfo); ok && b.DiskMode != "" &&
+				b.DiskMode != string(types.VirtualDiskModePersistent) {
+				v.set(p+".mode", strings.ReplaceAll(b.DiskMode, "_", "-"))
+			}
 			if strings.HasPrefix(p, "scsi") {
 				v.set("sched."+p+".shares", "normal")
 			}
@@ -340,7 +344,10 @@ func renderVMX(vm *simulator.VirtualMachine, mode string) string {
 		case e.AddressType == string(types.VirtualEthernetCardMacTypeManual) || isStaticMAC(mac):
 			v.set(p+".addressType", "static")
 			v.set(p+".address", mac)
-		case mode == "vpx":
+			if !strings.HasPrefix(mac, "00:50:56:") && !strings.HasPrefix(mac, "00:0c:29:") {
+				v.set(p+".checkMACAddress", "FALSE") // ESX refuses other static MACs otherwise
+			}
+		case mode == "vpx" && !strings.HasPrefix(mac, "00:0c:29:"): // ESX's own range stays "generated"
 			v.set(p+".addressType", "vpx")
 			v.set(p+".generatedAddress", mac)
 		default:

@@ -17,6 +17,7 @@ from .uri import URI, Proxy, parse_uri
 if TYPE_CHECKING:
     from .connection import Connection, connect
     from .credentials import CredentialRequest, Credentials
+    from .estate import Estate, history, read_estate
     from .many import inventory
     from .vmx import domxml_from_native, domxml_to_native
 
@@ -30,12 +31,16 @@ _EXPORTS = {
     "domxml_from_native": ".vmx",
     "domxml_to_native": ".vmx",
     "inventory": ".many",
+    "Estate": ".estate",
+    "read_estate": ".estate",
+    "history": ".estate",
 }
 __all__ = [
     "Connection",
     "CredentialRequest",
     "Credentials",
     "EsxnbError",
+    "Estate",
     "Proxy",
     "URI",
     "connect",
@@ -44,5 +49,7 @@ __all__ = [
     "errors",
     "inventory",
     "parse_uri",
+    "read_estate",
+    "history",
 ]
 __getattr__ = lazy_exports(__name__, _EXPORTS)

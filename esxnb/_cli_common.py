@@ -42,6 +42,7 @@ class Reply:
     text: str
     data: Any = None
     blank_line: bool = True
+    exit_status: int = 0  # e.g. ``esxnb health --fail-on`` when findings reach the level
 
 
 def read_input(path: str) -> bytes:
@@ -93,7 +94,7 @@ def runner(run: Callable[[Any, argparse.Namespace], str | Reply]) -> Callable[[a
             text = reply.text if reply.text.endswith("\n") or not reply.text else reply.text + "\n"
             # virsh ends most commands' output with an empty line
             print(text, end="\n" if reply.blank_line else "")
-        return 0
+        return reply.exit_status
 
     return go
 

@@ -168,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.set_defaults(run=_migrate)
 
     from . import lab
+    from ._cli_estate import register as register_estate
     from ._cli_storage import register as register_storage
     from ._cli_snapshots import register as register_snapshots
     from ._cli_virsh import register as register_virsh
@@ -176,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_virsh(commands)  # uri, version, hostname, list, dominfo, ..., schedinfo
     register_snapshots(commands)  # snapshot-*
     register_storage(commands)  # pool-, vol-, net-, iface- commands
+    register_estate(commands)  # estate, health
 
     sub = commands.add_parser("sim", help="run a local vSphere simulator in the foreground")
     sim_main.add_arguments(sub)

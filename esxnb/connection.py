@@ -18,6 +18,7 @@ from .datastore import StorageFacet
 from .domain import DomainFacet
 from .host import HostFacet
 from .interfaces import InterfaceFacet
+from .estate import EstateFacet
 from .migration import MigrationFacet
 from .networks import NetworkFacet
 from .node import NodeFacet
@@ -47,6 +48,7 @@ class Connection(
     InterfaceFacet,
     SnapshotFacet,
     NodeFacet,
+    EstateFacet,
 ):
     """A session with an ESX/GSX host or a vCenter, bound to what the URI names.
 

@@ -96,6 +96,7 @@ def test_the_expected_notebooks_exist() -> None:
         "04-converting-configs.ipynb",
         "05-lifecycle-and-scheduler.ipynb",
         "06-migration.ipynb",
+        "07-forms.ipynb",
         "runbook-evacuate-host.ipynb",
         "runbook-audit-scheduler.ipynb",
     ]:
@@ -150,6 +151,7 @@ DEMO_MARKERS = {
     "04-converting-configs": ["vmware:datacenterpath", "memsize"],
     "05-lifecycle-and-scheduler": ["ToolsNotAvailableError", "QuestionError", "I copied it", "50% running"],
     "06-migration": ["ESX hosts:", "now on:"],
+    "07-forms": ["domains;", "application/vnd.jupyter.widget-view+json", "MigrateForm"],
     "runbook-audit-scheduler": ["reservation above maximum"],
     "runbook-evacuate-host": ["planned (dry run)"],
 }

@@ -60,7 +60,9 @@ def test_pages_add_up_to_one_read(sim: Simulator) -> None:
         # the server repeats one token string for every page: the page after each page is asked
         # for once, by that page's reader (a race here lost or doubled pages under load)
         for _ in range(5):
-            assert FastCollector(conn.session).retrieve([spec], page_size=1).properties() == whole.properties()
+            assert (
+                FastCollector(conn.session).retrieve([spec], page_size=1).properties() == whole.properties()
+            )
         # pyVmomi sees the same pages (the launcher's tokens are real ones)
         first = conn.content.propertyCollector.RetrievePropertiesEx([spec], PC.RetrieveOptions(maxObjects=4))
         assert len(first.objects) == 4 and first.token

@@ -29,10 +29,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from ._custom import CUSTOM_VALUES, add_custom_columns, custom_field_definitions, custom_values
 from ._frame import build_frame, empty_frame, records_frame
 from ._missing import refused_for
 from ._read import Reading, filter_specs, read, scope_ref
-from ._spec import Column, Row, TableSpec, as_int, ref_or_none
+from ._spec import Column, Row, TableSpec, as_int, as_time, ref_or_none
 from ._structure import Structure
 
 if TYPE_CHECKING:
@@ -53,8 +54,11 @@ __all__ = [
     "build_frame",
     "records_frame",
     "as_int",
+    "as_time",
     "ref_or_none",
     "scope_ref",
+    "CUSTOM_VALUES",
+    "custom_values",
 ]
 
 
@@ -65,9 +69,12 @@ def read_tables(
     VMs in scope, or of ``vms`` only: pyVmomi VirtualMachine objects)."""
     reading = read(conn, tables, vms)
     extra = {"autostart": reading.structure.autostart(), "scope": scope_ref(conn)}
+    definitions = custom_field_definitions(reading.structure.result)
     frames = {}
     for spec in tables:
         frame = build_frame(spec, reading.rows(spec, extra))
+        if "custom_fields" in spec.needs:
+            frame = add_custom_columns(frame, spec, definitions)
         frames[spec.name] = frame
     attrs = reading.attrs()
     for spec in tables:

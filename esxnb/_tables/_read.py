@@ -43,6 +43,7 @@ _STRUCTURE = (
 # The property specs of the structure filter (subtypes inherit their parent's spec).
 _STRUCTURE_SPECS = ("Folder", "Datacenter", "ComputeResource", "ResourcePool", "HostSystem")
 _HOST_EXTRA = ("configManager.autoStartManager",)
+_CUSTOM_FIELDS_PATHS = ("field",)
 _AUTOSTART_PATHS = ("config.defaults.enabled", "config.powerInfo")
 
 
@@ -195,15 +196,27 @@ class _Reader:
             self.round_trips += self.collector.round_trips
             self.collector.round_trips = 0
 
+    def _custom_fields_filter(self) -> Any | None:
+        """The custom attribute definitions (``CustomFieldsManager.field``), in the same call."""
+        manager = getattr(self.conn.content, "customFieldsManager", None)
+        if manager is None:
+            return None
+        return PC.FilterSpec(
+            objectSet=[PC.ObjectSpec(obj=manager, skip=False)],
+            propSet=[PC.PropertySpec(type=vim.CustomFieldsManager, pathSet=list(_CUSTOM_FIELDS_PATHS))],
+            reportMissingObjectsInResults=True,
+        )
+
     def specs_for(self, tables: Sequence[TableSpec], *, autostart_managers: Iterable[Ref] = ()) -> list[Any]:
         paths: dict[str, list[str]] = {}
         for spec in tables:
             merged = paths.setdefault(spec.type, [])
             merged.extend(p for p in spec.paths if p not in merged)
         specs = self._filters(paths)
-        extra = self._autostart_filter(autostart_managers)
-        if extra is not None:
-            specs.append(extra)
+        extras = [self._autostart_filter(autostart_managers)]
+        if any("custom_fields" in spec.needs for spec in tables):
+            extras.append(self._custom_fields_filter())
+        specs.extend(extra for extra in extras if extra is not None)
         return specs
 
     def read(self, tables: Sequence[TableSpec]) -> Reading:

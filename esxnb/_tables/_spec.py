@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from .._fastpc import Ref
 from ._structure import Structure
 
-__all__ = ["Column", "TableSpec", "Row", "as_int", "ref_or_none"]
+__all__ = ["Column", "TableSpec", "Row", "as_int", "as_time", "ref_or_none"]
 
 
 def as_int(value: Any) -> int | None:
@@ -20,6 +21,19 @@ def as_int(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def as_time(value: Any) -> dt.datetime | None:
+    """An xsd:dateTime column's value as an aware datetime (None when unset or unreadable)."""
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
 def ref_or_none(value: Any) -> Ref | None:
@@ -103,7 +117,11 @@ class TableSpec:
 
     ``paths`` are the properties the columns read; ``keep(row)`` drops rows; rows are sorted
     by the ``sort`` columns (as text, unset first). ``needs`` names extra data the reader
-    adds: ``"autostart"`` (host autostart settings, for ``Row.extra["autostart"]``).
+    adds: ``"autostart"`` (host autostart settings, for ``Row.extra["autostart"]``) and
+    ``"custom_fields"`` (the custom attribute definitions, read in the same call: the table
+    then gets one string column per attribute its objects may carry, named ``attr_<name>``,
+    from the objects' ``customValue``, with ``df.attrs["custom_attributes"]`` mapping each
+    column to the attribute's own name).
     """
 
     name: str

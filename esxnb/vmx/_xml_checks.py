@@ -85,7 +85,9 @@ def check_domain(root: etree._Element) -> None:
             if element.tag == "controller" and element.get("index") is not None:
                 key = (element.get("type") or "", element.get("index") or "")
                 if key in controllers:
-                    raise ConversionError(f"two {key[0].upper() or 'untyped'} controllers have index {key[1]}")
+                    raise ConversionError(
+                        f"two {key[0].upper() or 'untyped'} controllers have index {key[1]}"
+                    )
                 controllers.add(key)
             if element.tag == "serial":
                 target = element.find("target")

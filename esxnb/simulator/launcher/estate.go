@@ -97,11 +97,12 @@ type hostProfile struct {
 }
 
 var (
-	profileR750   = hostProfile{"Dell Inc.", "PowerEdge R750", "Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz", 2000, 2, 32, 1024, "8.0.2", "22380479", "1.10.2"}
-	profileDL360  = hostProfile{"HPE", "ProLiant DL360 Gen10", "Intel(R) Xeon(R) Silver 4214 CPU @ 2.20GHz", 2200, 2, 12, 384, "7.0.3", "21930508", "U32 v2.80"}
+	profileR750 = hostProfile{"Dell Inc.", "PowerEdge R750", "Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz", 2000, 2, 32, 1024, "8.0.2", "22380479", "1.10.2"}
+	// The dev cluster is the overcommitted one (small hosts, many VMs), as dev clusters are.
+	profileDL360  = hostProfile{"HPE", "ProLiant DL360 Gen10", "Intel(R) Xeon(R) Silver 4214 CPU @ 2.20GHz", 2200, 2, 12, 192, "7.0.3", "21930508", "U32 v2.80"}
 	profileSR650  = hostProfile{"Lenovo", "ThinkSystem SR650 V2", "Intel(R) Xeon(R) Gold 6348 CPU @ 2.60GHz", 2600, 2, 28, 768, "8.0.1", "21495797", "AFE124E-3.10"}
 	profileC240   = hostProfile{"Cisco Systems Inc", "UCSC-C240-M5SX", "AMD EPYC 7543 32-Core Processor", 2800, 1, 32, 512, "7.0.3", "20328353", "C240M5.4.2.3b"}
-	profileSMC    = hostProfile{"Supermicro", "SYS-1029P-WTR", "Intel(R) Xeon(R) CPU E5-2680 v4 @ 2.40GHz", 2400, 2, 14, 256, "6.7.0", "17700523", "3.4"}
+	profileSMC    = hostProfile{"Supermicro", "SYS-5019C-M", "Intel(R) Xeon(R) E-2146G CPU @ 3.50GHz", 3500, 1, 6, 128, "6.7.0", "17700523", "1.4"} // an overloaded edge box
 	profileNUCish = hostProfile{"Dell Inc.", "PowerEdge R640", "Intel(R) Xeon(R) Gold 6248R CPU @ 3.00GHz", 3000, 2, 24, 512, "7.0.3", "22348816", "2.19.1"}
 )
 

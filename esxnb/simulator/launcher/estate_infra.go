@@ -56,6 +56,7 @@ type demoInfra struct {
 	datastores []*demoDatastore
 	fields     map[string]int32 // custom field name -> key
 	clock      time.Time
+	hosts      []*simulator.HostSystem // every host, in plan order
 }
 
 func (st *state) buildDemoInfra(plan *demoPlan, c *chooser) (*demoInfra, error) {
@@ -91,6 +92,7 @@ func (st *state) buildDemoInfra(plan *demoPlan, c *chooser) (*demoInfra, error) 
 				}
 			}
 			dcHosts = append(dcHosts, hosts...)
+			in.hosts = append(in.hosts, hosts...)
 			cl.Name = cp.name
 			configureCluster(cl, cp, hosts)
 			place.pools = st.createPools(*cl.ResourcePool, cp.pools)
@@ -114,6 +116,7 @@ func (st *state) buildDemoInfra(plan *demoPlan, c *chooser) (*demoInfra, error) 
 		cr.Name = sp.name
 		setComputeSummary(cr.Summary.GetComputeResourceSummary(), []*simulator.HostSystem{h})
 		dcHosts = append(dcHosts, h)
+		in.hosts = append(in.hosts, h)
 		ds, dir, err := st.createDatastore(dc, dsRoot, sp.ds, []*simulator.HostSystem{h})
 		if err != nil {
 			return nil, err
@@ -142,11 +145,9 @@ func (st *state) buildDemoInfra(plan *demoPlan, c *chooser) (*demoInfra, error) 
 		in.networks = append(in.networks, st.createPortGroups(dc, d, dcHosts))
 	}
 	in.fields = st.createCustomFields()
-	for _, p := range in.places {
-		for _, h := range p.hosts {
-			st.setCustomValue(h.Self, in.fields["Rack"], // fields holds every demoFields name
-				fmt.Sprintf("%s-R%02d", strings.ToUpper(p.name[:3]), c.between(1, 24)))
-		}
+	for _, h := range in.hosts {
+		site := strings.ToUpper(strings.SplitN(strings.TrimPrefix(h.Name, "esx-"), "-", 2)[0])
+		st.setCustomValue(h.Self, in.fields["Rack"], fmt.Sprintf("%s-R%02d", site, c.between(1, 24)))
 	}
 	return in, nil
 }

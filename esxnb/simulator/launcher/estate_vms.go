@@ -44,7 +44,8 @@ var demoRoles = []vmRole{
 	{"jump", "Infrastructure", "", 3, []int64{2048, 4096}, []int32{1, 2}, [2]int64{0, 0}, [2]int64{0, 0}, "dmz"},
 	{"mon", "Infrastructure", "linux", 4, []int64{4096, 8192, 16384}, []int32{2, 4}, [2]int64{1, 2}, [2]int64{100, 500}, "app"},
 	{"vdi", "Development", "windows", 4, []int64{4096, 8192}, []int32{2, 4}, [2]int64{0, 0}, [2]int64{0, 0}, "app"},
-	{"old", "Decommission", "", 3, []int64{1024, 2048, 4096}, []int32{1, 2}, [2]int64{0, 2}, [2]int64{20, 200}, "app"},
+	// Leftovers, powered off; some with 3 vCPUs, an odd count the spec's restrictions refuse.
+	{"old", "Decommission", "", 3, []int64{1024, 2048, 4096}, []int32{1, 2, 3}, [2]int64{0, 2}, [2]int64{20, 200}, "app"},
 }
 
 var (
@@ -206,7 +207,7 @@ func macAddressType(mac string) string {
 // demoSpec is the VM's CreateVM_Task spec.
 func demoSpec(c *chooser, v *demoVM) types.VirtualMachineConfigSpec {
 	memory := v.role.memoryMB[c.Intn(len(v.role.memoryMB))]
-	if memory < v.guest.minMB {
+	if memory < v.guest.minMB && memory%4 == 0 {
 		memory = v.guest.minMB
 	}
 	vcpus := v.role.vcpus[c.Intn(len(v.role.vcpus))]
@@ -287,7 +288,7 @@ func demoDevices(c *chooser, v *demoVM) object.VirtualDeviceList {
 	var devices object.VirtualDeviceList
 	kind := "pvscsi"
 	switch {
-	case v.guest.family == "otherGuest":
+	case v.guest.family == "otherGuest" || v.role.name == "old" && c.chance(0.5):
 		kind = []string{"lsilogic", "buslogic"}[c.Intn(2)]
 	case strings.Contains(v.guest.fullName, "2008") || strings.Contains(v.guest.fullName, "2012"):
 		kind = "lsilogic-sas"
@@ -384,10 +385,14 @@ func (st *state) createDemoVM(folder *simulator.Folder, v *demoVM, spec types.Vi
 // finishDemoVM gives a created VM its life: guest names, dates, tools and
 // guest identity, custom values, power state, snapshots, template flag.
 func (st *state) finishDemoVM(c *chooser, in *demoInfra, v *demoVM, vm *simulator.VirtualMachine) {
+	consolidate := c.chance(0.02)
 	simulator.Map.WithLock(vm, func() {
 		vm.Config.GuestFullName = v.guest.fullName
 		vm.Summary.Config.GuestFullName = v.guest.fullName
 		vm.Config.CreateDate = &v.created
+		vm.Runtime.ConsolidationNeeded = &consolidate
+		vm.Summary.Runtime.ConsolidationNeeded = &consolidate
+		nameDevices(vm)
 	})
 	st.setToolsMode(vm.Self, v.tools)
 	id := demoIdentity(c, v)
@@ -480,12 +485,76 @@ func (st *state) takeSnapshot(vm *simulator.VirtualMachine, name, desc string, m
 	snap, _ := task.Info.Result.(types.ManagedObjectReference)
 	st.afterSnapshotTask(&soapCall{Method: "CreateSnapshot_Task", This: vm.Self,
 		Args: map[string]string{"memory": fmt.Sprint(memory)}}, snap)
+	var stateFile string
 	simulator.Map.WithLock(vm, func() {
 		if tree := findSnapshot(vm.Snapshot, snap); tree != nil {
 			tree.CreateTime = at
 		}
+		if memory { // the saved memory is in the snapshot's state file, as big as the VM's memory
+			stateFile = sizeSnapshotFile(vm, snap, int64(vm.Config.Hardware.MemoryMB)<<20)
+		}
 	})
+	if file, ok := st.localPath(vm.Self, stateFile); ok && stateFile != "" {
+		_ = growTo(file, int64(vm.Config.Hardware.MemoryMB)<<20)
+	}
 	return snap
+}
+
+// sizeSnapshotFile records size for the snapshot's state file in the VM's file layout and
+// returns the file's datastore path. The caller holds vm's lock.
+func sizeSnapshotFile(vm *simulator.VirtualMachine, snap types.ManagedObjectReference, size int64) string {
+	for _, layout := range vm.LayoutEx.Snapshot {
+		if layout.Key != snap {
+			continue
+		}
+		for i := range vm.LayoutEx.File {
+			if vm.LayoutEx.File[i].Key == layout.DataKey {
+				vm.LayoutEx.File[i].Size = size
+				return vm.LayoutEx.File[i].Name
+			}
+		}
+	}
+	return ""
+}
+
+// nameDevices numbers NICs 4000+ and labels disks, NICs and CD-ROMs as vSphere does ("Hard
+// disk 1", "Network adapter 1", "CD/DVD drive 1"); 0.24 gives NICs random keys and labels
+// such as "ethernet--7". The caller holds vm's lock.
+func nameDevices(vm *simulator.VirtualMachine) {
+	renamed := map[int32]int32{}
+	counts := map[string]int{}
+	for _, d := range vm.Config.Hardware.Device {
+		dev := d.GetVirtualDevice()
+		kind := ""
+		switch d.(type) {
+		case *types.VirtualDisk:
+			kind = "Hard disk"
+		case *types.VirtualCdrom:
+			kind = "CD/DVD drive"
+		case types.BaseVirtualEthernetCard:
+			kind = "Network adapter"
+			renamed[dev.Key] = int32(4000 + counts[kind])
+			dev.Key = renamed[dev.Key]
+		default:
+			continue
+		}
+		counts[kind]++
+		label := fmt.Sprintf("%s %d", kind, counts[kind])
+		if dev.DeviceInfo == nil {
+			dev.DeviceInfo = &types.Description{}
+		}
+		dev.DeviceInfo.GetDescription().Label = label
+	}
+	for _, d := range vm.Config.Hardware.Device {
+		if c, ok := d.(types.BaseVirtualController); ok {
+			keys := c.GetVirtualController().Device
+			for i, k := range keys {
+				if n, ok := renamed[k]; ok {
+					keys[i] = n
+				}
+			}
+		}
+	}
 }
 
 // demoIdentity is what tools report from inside the guest.
@@ -564,6 +633,8 @@ func (st *state) demoQuickStats(c *chooser) {
 			mhz := int64(host.Summary.Hardware.CpuMhz)
 			cpu := int64(float64(int64(vm.Config.Hardware.NumCPU)*mhz) * (0.02 + 0.5*c.Float64()*c.Float64()))
 			guest := int64(float64(vm.Config.Hardware.MemoryMB) * (0.1 + 0.7*c.Float64()))
+			vm.Summary.Runtime.MaxCpuUsage = int32(int64(vm.Config.Hardware.NumCPU) * mhz)
+			vm.Summary.Runtime.MaxMemoryUsage = vm.Config.Hardware.MemoryMB
 			qs := &vm.Summary.QuickStats
 			qs.OverallCpuUsage, qs.OverallCpuDemand = int32(cpu), int32(cpu)
 			qs.GuestMemoryUsage, qs.HostMemoryUsage = int32(guest), int32(guest+64)

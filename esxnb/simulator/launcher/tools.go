@@ -140,6 +140,7 @@ func toolsChanges(name, mode string, power types.VirtualMachinePowerState, id *g
 		{Name: "summary.guest.toolsVersionStatus2", Val: string(version2)},
 		{Name: "summary.guest.hostName", Val: hostName},
 		{Name: "summary.quickStats.guestHeartbeatStatus", Val: heartbeat},
+		{Name: "guestHeartbeatStatus", Val: heartbeat},
 	}...)
 }
 

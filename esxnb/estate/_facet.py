@@ -1,0 +1,148 @@
+"""What the inventory kind adds to ``Connection``: the estate tables one by one, ``estate()``
+(all of them from one retrieval) and ``health()``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+from .. import errors
+from .._protocol import Facet
+from .._tables import TableSpec, read_tables
+from ._devices import CDROMS, DISKS, DV_PORTGROUPS, NICS, PARTITIONS, USB
+from ._estate import Estate
+from ._files import VM_FILES, datastore_files, referenced_files
+from ._health import health
+from ._infra import CLUSTERS, DATASTORES, RESOURCE_POOLS
+from ._registry import DEFAULT_TABLES, TABLES
+from ._vms import TOOLS, VM_CPU, VM_MEMORY, VMS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["EstateFacet", "ESTATE_TABLES"]
+
+#: Every table ``estate()`` can read: the PropertyCollector ones and ``datastore_files``.
+ESTATE_TABLES = (*DEFAULT_TABLES, "datastore_files", "domains", "scheduler")
+ProgressLike = Callable[[int, str], None] | bool | None
+
+
+def _reporter(progress: ProgressLike) -> Callable[[int, str], None]:
+    """``progress`` itself, lines on stdout for ``True``, nothing for None/False."""
+    if callable(progress):
+        return progress
+    if progress:
+        return lambda percent, message: print(f"[{percent:3d}%] {message}", flush=True)
+    return lambda percent, message: None
+
+
+def _wanted(tables: Iterable[str] | None) -> list[str]:
+    names = list(DEFAULT_TABLES) + ["datastore_files"] if tables is None else list(dict.fromkeys(tables))
+    unknown = [n for n in names if n not in ESTATE_TABLES]
+    if unknown:
+        raise errors.ValidationError(
+            f"unknown estate table(s) {', '.join(unknown)}; the tables are {', '.join(ESTATE_TABLES)}"
+        )
+    return names
+
+
+class EstateFacet(Facet):
+    __slots__ = ()
+
+    def _one(self, spec: TableSpec, *also: TableSpec) -> pd.DataFrame:
+        return read_tables(self._conn, [spec, *also])[spec.name]
+
+    def vms(self) -> pd.DataFrame:
+        """One row per VM and template (RVTools' vInfo): states, sizes, storage, guest, paths,
+        UUIDs, placement, and custom attributes as ``attr_*`` columns."""
+        return self._one(VMS)
+
+    def vm_cpu(self) -> pd.DataFrame:
+        """One row per VM: vCPUs, sockets, cores per socket, usage, reservation, limit, shares."""
+        return self._one(VM_CPU)
+
+    def vm_memory(self) -> pd.DataFrame:
+        """One row per VM: memory, reservation, limit, shares, guest/host usage, balloon, swap."""
+        return self._one(VM_MEMORY)
+
+    def disks(self) -> pd.DataFrame:
+        """One row per virtual disk: controller, unit, capacity, thin/eager-zeroed, mode, file."""
+        return self._one(DISKS)
+
+    def partitions(self) -> pd.DataFrame:
+        """One row per guest file system VMware tools report: capacity, free, free %."""
+        return self._one(PARTITIONS)
+
+    def nics(self) -> pd.DataFrame:
+        """One row per virtual NIC: model, network or distributed port group, MAC and its range
+        per the spec, connection state, guest IPs."""
+        return self._one(NICS, DV_PORTGROUPS)
+
+    def cdroms(self) -> pd.DataFrame:
+        """One row per CD/DVD drive: backing, file, connected."""
+        return self._one(CDROMS)
+
+    def usb(self) -> pd.DataFrame:
+        """One row per USB controller or device."""
+        return self._one(USB)
+
+    def tools(self) -> pd.DataFrame:
+        """One row per VM: VMware tools status, running state, version and upgrade policy."""
+        return self._one(TOOLS)
+
+    def clusters(self) -> pd.DataFrame:
+        """One row per cluster: hosts, CPU and memory totals and effective, HA/DRS/DPM settings."""
+        return self._one(CLUSTERS)
+
+    def resource_pools(self) -> pd.DataFrame:
+        """One row per resource pool: path, owner, VMs, CPU and memory allocations."""
+        return self._one(RESOURCE_POOLS)
+
+    def datastores(self) -> pd.DataFrame:
+        """One row per datastore: type, capacity, free, provisioned, VMs, hosts, URL."""
+        return self._one(DATASTORES)
+
+    def dv_portgroups(self) -> pd.DataFrame:
+        """One row per distributed port group: VLAN, ports, binding, VMs."""
+        return self._one(DV_PORTGROUPS)
+
+    def datastore_files(self) -> pd.DataFrame:
+        """One row per file on the datastores; ``orphaned`` marks disks no VM or template uses."""
+        return self.estate(["datastore_files"])["datastore_files"]
+
+    def estate(self, tables: Iterable[str] | None = None, *, progress: ProgressLike = None) -> Estate:
+        """The asked-for tables (default: every estate table) in an :class:`Estate`, from ONE
+        PropertyCollector retrieval plus, for ``datastore_files``, one search per datastore.
+        ``progress``: a ``(percent, message)`` callable, or ``True`` for lines on stdout."""
+        say = _reporter(progress)
+        names = _wanted(tables)
+        conn = self._conn
+        specs = [TABLES[n] for n in names if n in TABLES]
+        files = "datastore_files" in names
+        if files:
+            specs += [spec for spec in (DATASTORES, VM_FILES) if spec not in specs]
+        taken_at = dt.datetime.now(dt.timezone.utc)
+        say(0, f"reading {len(specs)} table(s) from {conn.uri.hostname} in one retrieval")
+        frames = read_tables(conn, specs)
+        if files:
+            say(60, f"searching {len(frames['datastores'])} datastore(s) for files")
+            frames["datastore_files"] = datastore_files(
+                conn, frames["datastores"], referenced_files(frames["_vm_files"]["file"].dropna())
+            )
+        about = conn.content.about
+        server = {
+            "product": str(about.fullName),
+            "version": str(about.version),
+            "build": str(about.build),
+            "instance_uuid": str(getattr(about, "instanceUuid", "") or ""),
+            "api_type": str(about.apiType),
+        }
+        say(100, "done: " + ", ".join(f"{n} {len(frames[n])}" for n in names))
+        return Estate({n: frames[n] for n in names}, taken_at=taken_at, source=str(conn.uri), server=server)
+
+    def health(self, *, estate: Estate | None = None, **thresholds: float) -> pd.DataFrame:
+        """Findings of the estate audit rules (see :mod:`esxnb.estate`); thresholds are
+        keyword arguments (``snapshot_age_days=30``, ``datastore_free_pct=15``, ...). Reads
+        the estate unless one is given."""
+        return health(estate if estate is not None else self.estate(), **thresholds)

@@ -1,10 +1,12 @@
-"""The domains of many servers at once: one session per server, fetched concurrently."""
+"""The domains (or the estate tables) of many servers at once: one session per server, fetched
+concurrently."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -37,36 +39,36 @@ def server_label(item: Any) -> str:
         return hide_passwords(str(item))
 
 
-def _one(item: Any, auth: AuthSource, ca_file: str | None, timeout: float | None) -> pd.DataFrame:
+def _one(
+    item: Any, fetch: Callable[[Any], Any], auth: AuthSource, ca_file: str | None, timeout: float | None
+) -> Any:
     from .connection import Connection, connect
 
     if isinstance(item, Connection):
-        return item.domains()
+        return fetch(item)
     uri = item if isinstance(item, URI) else parse_uri(str(item))
     with connect(uri, auth=auth, ca_file=ca_file, timeout=timeout) as conn:
-        return conn.domains()
+        return fetch(conn)
 
 
 def inventory(
     uris: Iterable[Any],
     *,
+    tables: Iterable[str] | None = None,
     auth: AuthSource = None,
     ca_file: str | None = None,
     max_workers: int | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
-) -> pd.DataFrame:
-    """``domains()`` of several servers fetched concurrently, in one DataFrame with a ``server`` column.
+) -> Any:
+    """``domains()`` of several servers fetched concurrently, in one DataFrame with a ``server`` column;
+    with ``tables=`` (estate table names, e.g. ``["vms", "disks"]``) an :class:`~esxnb.Estate`
+    whose every table has that ``server`` column.
 
     ``uris`` holds URIs (strings or :class:`~esxnb.uri.URI`) and/or open
     :class:`~esxnb.connection.Connection` objects (used as they are, left open). Each URI gets
     its own session, closed afterwards. A server that fails is left out and reported in
     ``df.attrs["errors"]`` (``{server: message}``) and a logged warning.
     """
-    import pandas as pd
-
-    from ._tables import empty_frame
-    from .domain import DOMAINS
-
     started = time.perf_counter()
     if isinstance(uris, (str, URI)) or not isinstance(uris, Iterable):
         raise errors.ValidationError(
@@ -81,22 +83,60 @@ def inventory(
         raise errors.ValidationError(f"max_workers must be at least 1, not {max_workers}")
     workers = max_workers or min(32, max(1, len(items)))
 
-    frames: dict[str, pd.DataFrame] = {}
+    wanted = None if tables is None else list(tables)
+    fetch: Callable[[Any], Any] = (
+        (lambda conn: conn.domains()) if wanted is None else (lambda conn: conn.estate(wanted))
+    )
+    results: dict[str, Any] = {}
     failures: dict[str, str] = {}
     if items:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="esxnb-inventory") as pool:
             futures = {
-                label: pool.submit(_one, item, auth, ca_file, timeout) for label, item in zip(labels, items)
+                label: pool.submit(_one, item, fetch, auth, ca_file, timeout)
+                for label, item in zip(labels, items)
             }
             for label, future in futures.items():
                 try:
-                    frames[label] = future.result()
+                    results[label] = future.result()
                 except errors.EsxnbError as exc:
                     failures[label] = str(exc)
                     log.warning("inventory: %s failed: %s", label, exc)
                 except Exception as exc:  # a bug or an unexpected library error: still only this server
                     failures[label] = f"{type(exc).__name__}: {exc}"
                     log.warning("inventory: %s failed: %s: %s", label, type(exc).__name__, exc)
+    if wanted is None:
+        from .domain import DOMAINS
+
+        return _stack(labels, results, DOMAINS, failures, started)
+    from .estate import ESTATE_TABLES, Estate, table_spec
+
+    names = wanted or list(next(iter(results.values()), {}) or ESTATE_TABLES)
+    combined = {
+        name: _stack(
+            labels,
+            {label: estate[name] for label, estate in results.items()},
+            table_spec(name),
+            failures,
+            started,
+        )
+        for name in names
+    }
+    servers = {label: estate.server for label, estate in results.items()}
+    return Estate(
+        combined,
+        taken_at=dt.datetime.now(dt.timezone.utc),
+        source=", ".join(labels),
+        server={"servers": servers},
+    )
+
+
+def _stack(
+    labels: list[str], frames: dict[str, pd.DataFrame], spec: Any, failures: dict[str, str], started: float
+) -> pd.DataFrame:
+    """The servers' frames one under the other, with a categorical ``server`` column first."""
+    import pandas as pd
+
+    from ._tables import empty_frame
 
     parts = []
     for label in labels:
@@ -110,7 +150,7 @@ def inventory(
         result = pd.concat(parts, ignore_index=True)
         _keep_categories(result, parts)
     else:
-        result = empty_frame(DOMAINS)
+        result = empty_frame(spec)
         result.insert(0, "server", pd.array([], dtype="string"))
     result["server"] = pd.Categorical(
         result["server"].astype(object), categories=[label for label in labels if label in frames]

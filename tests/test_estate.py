@@ -446,3 +446,15 @@ def test_cli_health_exit_status(run: Any, tmp_path: Path) -> None:
     assert code == 1 and "unknown threshold" in err
     counts = Counter(pd.read_csv(tmp_path / "h.csv")["severity"])
     assert counts["critical"] >= 2
+
+
+def test_inventory_gathers_estate_tables_from_many_servers() -> None:
+    with Simulator(estate="demo", seed=4, vms=12) as a, Simulator(estate="demo", seed=5, vms=9) as b:
+        uris = [f"vpx://{s.host}:{s.port}/" for s in (a, b)]
+        with connect_to(a, uris[0]) as ca, connect_to(b, uris[1]) as cb:
+            both = esxnb.inventory([ca, cb], tables=["vms", "disks"])
+        assert isinstance(both, Estate) and list(both) == ["vms", "disks"]
+        assert Counter(both["vms"]["server"]) == {str(ca.uri): 12, str(cb.uri): 9}
+        assert list(both["vms"].columns[:2]) == ["server", "name"]
+        assert set(both["disks"]["server"]) == {str(ca.uri), str(cb.uri)}
+        assert both["vms"].attrs["errors"] == {}

@@ -97,6 +97,7 @@ def test_the_expected_notebooks_exist() -> None:
         "05-lifecycle-and-scheduler.ipynb",
         "06-migration.ipynb",
         "07-forms.ipynb",
+        "08-estate.ipynb",
         "runbook-evacuate-host.ipynb",
         "runbook-audit-scheduler.ipynb",
     ]:
@@ -152,6 +153,7 @@ DEMO_MARKERS = {
     "05-lifecycle-and-scheduler": ["ToolsNotAvailableError", "QuestionError", "I copied it", "50% running"],
     "06-migration": ["ESX hosts:", "now on:"],
     "07-forms": ["domains;", "application/vnd.jupyter.widget-view+json", "MigrateForm"],
+    "08-estate": ["vInfo", "consolidation_needed", "powered off", "image/png"],
     "runbook-audit-scheduler": ["reservation above maximum"],
     "runbook-evacuate-host": ["planned (dry run)"],
 }

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ._diff import KEYS, VOLATILE, diff_estates
 from ._estate import Estate, read_estate
 from ._excel import LAYOUTS, write_excel
-from ._facet import ESTATE_TABLES, EstateFacet
+from ._facet import ESTATE_TABLES, EstateFacet, table_spec
 from ._health import RULES, SEVERITIES, THRESHOLDS, health
 from ._history import history
 from ._registry import DEFAULT_TABLES, RVTOOLS, TABLES
@@ -24,6 +24,7 @@ __all__ = [
     "write_excel",
     "health",
     "EstateFacet",
+    "table_spec",
     "TABLES",
     "DEFAULT_TABLES",
     "ESTATE_TABLES",

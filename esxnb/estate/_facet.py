@@ -28,6 +28,13 @@ ESTATE_TABLES = (*DEFAULT_TABLES, "datastore_files", "domains", "scheduler")
 ProgressLike = Callable[[int, str], None] | bool | None
 
 
+def table_spec(name: str) -> TableSpec:
+    """The declaration of estate table ``name`` (its columns and dtypes)."""
+    from ._files import DATASTORE_FILES
+
+    return DATASTORE_FILES if name == "datastore_files" else TABLES[name]
+
+
 def _reporter(progress: ProgressLike) -> Callable[[int, str], None]:
     """``progress`` itself, lines on stdout for ``True``, nothing for None/False."""
     if callable(progress):

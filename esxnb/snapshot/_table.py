@@ -24,7 +24,7 @@ def _sizes(layout_snapshots: Any, layout_files: Any) -> dict[str, int]:
         keys = [_get(entry, "dataKey"), _get(entry, "memoryKey")]
         for disk in _items(_get(entry, "disk")):
             chain = _items(_get(disk, "chain"))
-            if chain:
+            if len(chain) > 1:  # a delta over its parent; a chain of one is the base disk itself
                 keys.extend(_items(_get(chain[-1], "fileKey")))
         total = sum(size_of.get(str(key), 0) for key in keys if key is not None and str(key) != "-1")
         moref = _moref(_get(entry, "key"))

@@ -68,35 +68,40 @@ def tag_name(element: Any) -> str:
     return tag[tag.find("}") + 1 :] if tag[0] == "{" else tag
 
 
+# element tag -> its local name; tags repeat endlessly in an answer, so this stays small.
+_TAG_NAMES: dict[str, str] = {}
+
+
 def decode(element: Any) -> Any:
-    """One ``val`` (or nested) element as a plain Python value."""
+    """One ``val`` (or nested) element as a plain Python value.
+
+    The hot loop of every bulk read (device lists hold thousands of nested elements per page),
+    so it works in one pass per element: leaves go to a reader cached per ``xsi:type``; an
+    element whose children turn out to be comments or processing instructions only is a leaf
+    too (its text read around them).
+    """
+    if not len(element):
+        return leaf_reader(element.get(_XSI_TYPE))(element)
     kind = local_name(element.get(_XSI_TYPE))
-    if not _has_elements(element):
-        for child in element:
-            _refuse_entity(child)
-        text = _text(element)
-        if kind is None:
-            if element.get("type") is not None:
-                return Ref(element.get("type"), text)
-            return text
-        scalar = _SCALARS.get(kind)
-        if scalar is not None:
-            return scalar(text)
-        if kind == "ManagedObjectReference":
-            return Ref(element.get("type"), text)
-        if kind.startswith("ArrayOf"):
-            return []
-        return text  # enumerations, dateTime, base64...
-    if kind is not None and kind.startswith("ArrayOf"):
-        return [decode(child) for child in element if isinstance(child.tag, str) or _refuse_entity(child)]
+    is_array = kind is not None and kind.startswith("ArrayOf")
+    items: list[Any] = []
     found: dict[str, Any] = {}
     repeated: set[str] = set()
+    names = _TAG_NAMES
+    elements = 0
     for child in element:
-        if not isinstance(child.tag, str):
+        tag = child.tag
+        if not isinstance(tag, str):
             _refuse_entity(child)
             continue  # comments, processing instructions
-        name = tag_name(child)
-        value = decode(child)
+        elements += 1
+        value = leaf_reader(child.get(_XSI_TYPE))(child) if not len(child) else decode(child)
+        if is_array:
+            items.append(value)
+            continue
+        name = names.get(tag)
+        if name is None:
+            name = names[tag] = tag[tag.find("}") + 1 :] if tag[0] == "{" else tag
         if name not in found:
             found[name] = value
         elif name in repeated:  # a repeated element is an inline array
@@ -104,9 +109,26 @@ def decode(element: Any) -> Any:
         else:
             found[name] = [found[name], value]
             repeated.add(name)
+    if not elements:
+        return _mixed_leaf(element, kind)
+    if is_array:
+        return items
     if kind is not None:
         found.setdefault("_type", kind)
     return found
+
+
+def _mixed_leaf(element: Any, kind: str | None) -> Any:
+    """A leaf whose text is interrupted by comments or processing instructions."""
+    text = _text(element)
+    if kind is None:
+        return Ref(element.get("type"), text) if element.get("type") is not None else text
+    scalar = _SCALARS.get(kind)
+    if scalar is not None:
+        return scalar(text)
+    if kind == "ManagedObjectReference":
+        return Ref(element.get("type"), text)
+    return [] if kind.startswith("ArrayOf") else text
 
 
 def _refuse_entity(node: Any) -> bool:

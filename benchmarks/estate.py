@@ -20,10 +20,9 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
-from pyVmomi import vim
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from inventory import bare_pyvmomi, raw_server, timed  # noqa: E402  (the shared measuring helpers)
+from inventory import bare_pyvmomi, raw_server, timed, vm_by_vm  # noqa: E402  (the shared measuring helpers)
 
 from esxnb.connection import connect  # noqa: E402
 from esxnb.estate import DEFAULT_TABLES, TABLES  # noqa: E402
@@ -78,20 +77,7 @@ def main(argv: list[str] | None = None) -> int:
             raw_best, raw_median, (raw_bytes, raw_trips) = timed(lambda: raw_server(conn, specs), args.repeat)
             bare_best, bare_median, (objects, bare_trips) = timed(lambda: bare_pyvmomi(conn, specs), 1)
 
-            content = conn.content
-            view = content.viewManager.CreateContainerView(content.rootFolder, [vim.VirtualMachine], True)
-            try:
-                start = time.perf_counter()
-                every_vm = list(view.view)
-                listing = time.perf_counter() - start
-            finally:
-                view.DestroyView()
-            sample = every_vm[: args.sample]
-            start = time.perf_counter()
-            for vm in sample:
-                per_vm(vm)
-            one = (time.perf_counter() - start) / max(1, len(sample))
-            naive = listing + one * len(every_vm)
+            one, naive, every_vm = vm_by_vm(conn, per_vm, args.sample)
 
     rows = sum(len(frame) for frame in estate.values())
     print()
@@ -108,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         f"bare pyvmomi RetrievePropertiesEx, same specs: {objects} objects in {bare_best:.3f} s, {bare_trips} round trip(s)"
     )
     print(
-        f"VM by VM: {one * 1000:.1f} ms per VM over {len(sample)} VMs -> {naive:.1f} s for {len(every_vm)} VMs (extrapolated)"
+        f"VM by VM: {one * 1000:.1f} ms per VM over {min(args.sample, len(every_vm))} VMs -> {naive:.1f} s for {len(every_vm)} VMs (extrapolated)"
     )
     vs_raw, vs_bare, vs_naive = best / raw_best, bare_best / best, naive / best
     print()

@@ -80,6 +80,24 @@ def raw_server(conn: Any, specs: list[Any]) -> tuple[int, int]:
         method, args = "ContinueRetrievePropertiesEx", (token.group(1).decode(),)
 
 
+def vm_by_vm(conn: Any, read: Callable[[Any], Any], sample: int) -> tuple[float, float, list[Any]]:
+    """The naive way, timed: list every VM (one call: a script has to start somewhere), ``read``
+    the first ``sample`` of them one by one; (seconds per VM, extrapolated total, the VMs)."""
+    content = conn.content
+    view = content.viewManager.CreateContainerView(content.rootFolder, [vim.VirtualMachine], True)
+    try:
+        start = time.perf_counter()
+        every_vm = list(view.view)
+        listing = time.perf_counter() - start
+    finally:
+        view.DestroyView()
+    start = time.perf_counter()
+    for vm in every_vm[:sample]:
+        read(vm)
+    per_vm = (time.perf_counter() - start) / max(1, min(sample, len(every_vm)))
+    return per_vm, listing + per_vm * len(every_vm), every_vm
+
+
 def naive_row(vm: Any) -> dict[str, Any]:
     """One domains() row the way a pyvmomi script does it: attribute access per VM.
 
@@ -150,20 +168,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             raw_best, raw_median, (raw_bytes, raw_trips) = timed(lambda: raw_server(conn, specs), args.repeat)
 
-            content = conn.content
-            view = content.viewManager.CreateContainerView(content.rootFolder, [vim.VirtualMachine], True)
-            try:
-                start = time.perf_counter()
-                every_vm = list(view.view)  # one call: the naive script has to start somewhere
-                listing = time.perf_counter() - start
-            finally:
-                view.DestroyView()
-            sample = every_vm[: args.sample]
-            start = time.perf_counter()
-            for vm in sample:
-                naive_row(vm)
-            per_vm = (time.perf_counter() - start) / max(1, len(sample))
-            naive_total = listing + per_vm * len(every_vm)
+            per_vm, naive_total, every_vm = vm_by_vm(conn, naive_row, args.sample)
 
     print()
     print(
@@ -180,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         f"(median {bare_median:.3f} s), {bare_trips} round trip(s)"
     )
     print(
-        f"naive per-VM attribute access: {per_vm * 1000:.1f} ms per VM over {len(sample)} VMs "
+        f"naive per-VM attribute access: {per_vm * 1000:.1f} ms per VM over {min(args.sample, len(every_vm))} VMs "
         f"-> {naive_total:.1f} s for {len(every_vm)} VMs (extrapolated)"
     )
     print(

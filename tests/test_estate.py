@@ -97,6 +97,21 @@ def test_row_counts_match_pyvmomi(estate: Estate, pv: Any) -> None:
     assert len(estate["datastores"]) == len(_all(pv, vim.Datastore))
     assert len(estate["resource_pools"]) == len(_all(pv, vim.ResourcePool))
     assert len(estate["dv_portgroups"]) == len(_all(pv, vim.dvs.DistributedVirtualPortgroup))
+    hosts = _all(pv, vim.HostSystem)
+    assert len(estate["dvswitches"]) == len(_all(pv, vim.DistributedVirtualSwitch)) == 2
+    assert len(estate["host_nics"]) == sum(len(h.config.network.pnic) for h in hosts)
+    assert len(estate["vmkernel_nics"]) == sum(len(h.config.network.vnic) for h in hosts)
+    assert len(estate["switches"]) == sum(len(h.config.network.vswitch) for h in hosts)
+    assert len(estate["port_groups"]) == sum(len(h.config.network.portgroup) for h in hosts)
+    assert len(estate["hbas"]) == sum(len(h.config.storageDevice.hostBusAdapter) for h in hosts)
+    assert len(estate["multipaths"]) == sum(len(h.config.storageDevice.multipathInfo.lun) for h in hosts)
+    assert list(estate["licenses"]["key"]) == [lic.licenseKey for lic in pv.licenseManager.licenses]
+    backup = estate["port_groups"][estate["port_groups"]["name"] == "Backup"]
+    assert len(backup) == 18 and set(backup["vlan"]) == {200}
+    assert (
+        set(estate["switches"]["uplinks"]) <= {"vmnic0", "vmnic0, vmnic1"}
+        or estate["switches"]["uplinks"].str.startswith("vmnic").all()
+    )
 
 
 def test_values_match_pyvmomi_object_by_object(estate: Estate, pv: Any) -> None:

@@ -43,7 +43,10 @@ _STRUCTURE = (
 # The property specs of the structure filter (subtypes inherit their parent's spec).
 _STRUCTURE_SPECS = ("Folder", "Datacenter", "ComputeResource", "ResourcePool", "HostSystem")
 _HOST_EXTRA = ("configManager.autoStartManager",)
-_CUSTOM_FIELDS_PATHS = ("field",)
+# Service managers are read through the ServiceContent's reference (no container view holds
+# them): a table of one of these types, or a need for one, adds an object spec on it.
+_SINGLETONS = {"CustomFieldsManager": "customFieldsManager", "LicenseManager": "licenseManager"}
+_NEEDS = {"custom_fields": ("CustomFieldsManager", ("field",))}
 _AUTOSTART_PATHS = ("config.defaults.enabled", "config.powerInfo")
 
 
@@ -196,26 +199,32 @@ class _Reader:
             self.round_trips += self.collector.round_trips
             self.collector.round_trips = 0
 
-    def _custom_fields_filter(self) -> Any | None:
-        """The custom attribute definitions (``CustomFieldsManager.field``), in the same call."""
-        manager = getattr(self.conn.content, "customFieldsManager", None)
+    def _singleton_filter(self, kind: str, paths: Sequence[str]) -> Any | None:
+        """A filter on the service manager ``kind`` (None when the server has none)."""
+        manager = getattr(self.conn.content, _SINGLETONS[kind], None)
         if manager is None:
             return None
         return PC.FilterSpec(
             objectSet=[PC.ObjectSpec(obj=manager, skip=False)],
-            propSet=[PC.PropertySpec(type=vim.CustomFieldsManager, pathSet=list(_CUSTOM_FIELDS_PATHS))],
+            propSet=[PC.PropertySpec(type=_vim_type(kind), pathSet=list(paths))],
             reportMissingObjectsInResults=True,
         )
 
     def specs_for(self, tables: Sequence[TableSpec], *, autostart_managers: Iterable[Ref] = ()) -> list[Any]:
         paths: dict[str, list[str]] = {}
+
+        def want(kind: str, wanted: Iterable[str]) -> None:
+            merged = paths.setdefault(kind, [])
+            merged.extend(p for p in wanted if p not in merged)
+
         for spec in tables:
-            merged = paths.setdefault(spec.type, [])
-            merged.extend(p for p in spec.paths if p not in merged)
+            want(spec.type, spec.paths)
+            for need in spec.needs & _NEEDS.keys():
+                want(*_NEEDS[need])
+        singletons = {kind: paths.pop(kind) for kind in list(paths) if kind in _SINGLETONS}
         specs = self._filters(paths)
         extras = [self._autostart_filter(autostart_managers)]
-        if any("custom_fields" in spec.needs for spec in tables):
-            extras.append(self._custom_fields_filter())
+        extras += [self._singleton_filter(kind, wanted) for kind, wanted in sorted(singletons.items())]
         specs.extend(extra for extra in extras if extra is not None)
         return specs
 

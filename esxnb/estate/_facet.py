@@ -114,6 +114,38 @@ class EstateFacet(Facet):
         """One row per distributed port group: VLAN, ports, binding, VMs."""
         return self._one(DV_PORTGROUPS)
 
+    def dvswitches(self) -> pd.DataFrame:
+        """One row per distributed switch: version, hosts, ports, port groups, MTU."""
+        return self._one(TABLES["dvswitches"])
+
+    def host_nics(self) -> pd.DataFrame:
+        """One row per physical NIC of every host: device, MAC, driver, speed, duplex, PCI."""
+        return self._one(TABLES["host_nics"])
+
+    def vmkernel_nics(self) -> pd.DataFrame:
+        """One row per VMkernel NIC of every host: port group, IP, netmask, DHCP, MAC, MTU."""
+        return self._one(TABLES["vmkernel_nics"])
+
+    def switches(self) -> pd.DataFrame:
+        """One row per standard vSwitch of every host: ports, MTU, uplinks."""
+        return self._one(TABLES["switches"])
+
+    def port_groups(self) -> pd.DataFrame:
+        """One row per standard port group of every host: switch, VLAN, active ports."""
+        return self._one(TABLES["port_groups"])
+
+    def hbas(self) -> pd.DataFrame:
+        """One row per storage adapter of every host: kind, model, driver, status, WWN."""
+        return self._one(TABLES["hbas"])
+
+    def multipaths(self) -> pd.DataFrame:
+        """One row per LUN of every host: multipathing policy and path states."""
+        return self._one(TABLES["multipaths"])
+
+    def licenses(self) -> pd.DataFrame:
+        """One row per license: name, key, edition, total, used."""
+        return self._one(TABLES["licenses"])
+
     def datastore_files(self) -> pd.DataFrame:
         """One row per file on the datastores; ``orphaned`` marks disks no VM or template uses."""
         return self.estate(["datastore_files"])["datastore_files"]

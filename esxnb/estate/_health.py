@@ -50,6 +50,7 @@ def _finding(
     threshold: Any = None,
     moref: Any = None,
 ) -> Finding:
+    value, threshold = _given(value), _given(threshold)
     return {
         "entity": entity,
         "entity_type": kind,

@@ -13,6 +13,7 @@ from ..scheduler._table import SCHEDULER
 from ..snapshot._table import SNAPSHOTS
 from .._tables import TableSpec
 from ._devices import CDROMS, DISKS, DV_PORTGROUPS, NICS, PARTITIONS, USB
+from ._hosts import DVSWITCHES, HBAS, HOST_NICS, LICENSES, MULTIPATHS, PORT_GROUPS, SWITCHES, VMKERNEL_NICS
 from ._infra import CLUSTERS, DATASTORES, RESOURCE_POOLS
 from ._vms import TOOLS, VM_CPU, VM_MEMORY, VMS
 
@@ -36,6 +37,14 @@ TABLES: dict[str, TableSpec] = {
         RESOURCE_POOLS,
         DATASTORES,
         DV_PORTGROUPS,
+        DVSWITCHES,
+        HOST_NICS,
+        VMKERNEL_NICS,
+        SWITCHES,
+        PORT_GROUPS,
+        HBAS,
+        MULTIPATHS,
+        LICENSES,
         DOMAINS,
         SCHEDULER,
     )
@@ -297,4 +306,102 @@ RVTOOLS: dict[str, tuple[str, dict[str, str]]] = {
         },
     ),
     "dv_portgroups": ("dvPort", {"name": "Port", "vlan": "VLAN", "ports": "# Ports", "binding": "Type"}),
+    "dvswitches": (
+        "dvSwitch",
+        {
+            "name": "Switch",
+            "datacenter": "Datacenter",
+            "version": "Version",
+            "hosts": "# Hosts",
+            "ports": "# Ports",
+            "max_mtu": "Max MTU",
+        },
+    ),
+    "host_nics": (
+        "vNIC",
+        {
+            "host": "Host",
+            "cluster": "Cluster",
+            "device": "Network Device",
+            "driver": "Driver",
+            "speed_mbps": "Speed",
+            "full_duplex": "Duplex",
+            "mac": "MAC",
+            "pci": "PCI",
+        },
+    ),
+    "vmkernel_nics": (
+        "vSC_VMK",
+        {
+            "host": "Host",
+            "cluster": "Cluster",
+            "port_group": "Port Group",
+            "device": "Device",
+            "mac": "Mac Address",
+            "dhcp": "DHCP",
+            "ip": "IP Address",
+            "netmask": "Subnet mask",
+            "mtu": "MTU",
+        },
+    ),
+    "switches": (
+        "vSwitch",
+        {
+            "host": "Host",
+            "cluster": "Cluster",
+            "name": "Switch",
+            "ports": "# Ports",
+            "ports_available": "Free Ports",
+            "mtu": "MTU",
+            "uplinks": "Uplinks",
+        },
+    ),
+    "port_groups": (
+        "vPort",
+        {
+            "host": "Host",
+            "cluster": "Cluster",
+            "name": "Port Group",
+            "switch": "Switch",
+            "vlan": "VLAN",
+            "active_ports": "# Active Ports",
+        },
+    ),
+    "hbas": (
+        "vHBA",
+        {
+            "host": "Host",
+            "cluster": "Cluster",
+            "device": "Device",
+            "kind": "Type",
+            "status": "Status",
+            "model": "Model",
+            "driver": "Driver",
+            "pci": "Pci",
+            "wwn": "WWN",
+        },
+    ),
+    "multipaths": (
+        "vMultiPath",
+        {
+            "host": "Host",
+            "cluster": "Cluster",
+            "lun": "Disk",
+            "policy": "Policy",
+            "paths": "# Paths",
+            "path_states": "Path States",
+        },
+    ),
+    "licenses": (
+        "vLicense",
+        {
+            "name": "Name",
+            "key": "Key",
+            "edition": "Edition",
+            "total": "Total",
+            "used": "Used",
+            "cost_unit": "Cost Unit",
+            "expires": "Expiration Date",
+        },
+    ),
 }

@@ -100,7 +100,7 @@ func toolsChanges(name, mode string, power types.VirtualMachinePowerState, id *g
 	heartbeat := types.ManagedEntityStatusGray
 	hostName := ""
 	switch mode {
-	case "toolsOk":
+	case "toolsOk", "toolsOld":
 		if on {
 			status = types.VirtualMachineToolsStatusToolsOk
 			running = types.VirtualMachineToolsRunningStatusGuestToolsRunning
@@ -108,16 +108,13 @@ func toolsChanges(name, mode string, power types.VirtualMachinePowerState, id *g
 			heartbeat = types.ManagedEntityStatusGreen
 			hostName = name
 		}
-	case "toolsOld":
-		if on {
-			status = types.VirtualMachineToolsStatusToolsOld
-			running = types.VirtualMachineToolsRunningStatusGuestToolsRunning
-			guestState = "running"
-			heartbeat = types.ManagedEntityStatusGreen
-			hostName = name
+		if mode == "toolsOld" {
+			if on {
+				status = types.VirtualMachineToolsStatusToolsOld
+			}
+			version2 = types.VirtualMachineToolsVersionStatusGuestToolsSupportedOld
+			version = "10346"
 		}
-		version2 = types.VirtualMachineToolsVersionStatusGuestToolsSupportedOld
-		version = "10346"
 	case "toolsNotInstalled":
 		status = types.VirtualMachineToolsStatusToolsNotInstalled
 		version2 = types.VirtualMachineToolsVersionStatusGuestToolsNotInstalled

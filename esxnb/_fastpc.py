@@ -270,6 +270,9 @@ class FastCollector:
         Raises :class:`StaleSessionError` when the server no longer knows the session (the
         caller logs in again through pyvmomi and retries) and esxnb errors for everything else.
         """
+        check_open = getattr(self._session, "check_open", None)
+        if check_open is not None:  # a closed connection never logs in again behind the caller's back
+            check_open()
         options = PC.RetrieveOptions(maxObjects=page_size) if page_size else PC.RetrieveOptions()
         result = Retrieval()
         # The next page is asked for as soon as its token is read (servers send it before the

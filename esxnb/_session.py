@@ -107,10 +107,11 @@ class _ReloginStub(StubAdapterBase):
     non-idempotent calls (power on, relocate) after a dropped connection; this one doesn't.
     """
 
-    def __init__(self, soap_stub: Any, relogin: Any, timeout: float | None) -> None:
+    def __init__(self, soap_stub: Any, relogin: Any, timeout: float | None, check_open: Any) -> None:
         self.soapStub = soap_stub
         super().__init__(version=soap_stub.version)
         self._relogin = relogin
+        self._check_open = check_open
         self._timeout = timeout
         self._lock = threading.Lock()
 
@@ -120,6 +121,8 @@ class _ReloginStub(StubAdapterBase):
         return getattr(self.soapStub, name)
 
     def InvokeMethod(self, mo: Any, info: Any, args: Any) -> Any:  # noqa: N802 - pyvmomi's name
+        if info.name != "Logout":
+            self._check_open()
         try:
             return self._invoke(mo, info, args)
         except TimeoutError as exc:  # the socket timeout: name the limit that ran out
@@ -167,9 +170,10 @@ class Session:
         )
         self._auth = auth
         self.username: str | None = None
+        self.closed = False
         self.ssl_context = make_ssl_context(uri.no_verify, ca_file) if uri.transport == "https" else None
         self._soap = self._make_stub(uri.proxy)
-        self._stub = _ReloginStub(self._soap, self._login_again, timeout)
+        self._stub = _ReloginStub(self._soap, self._login_again, timeout, self.check_open)
         self.si = vim.ServiceInstance("ServiceInstance", self._stub)
         with translate(f"cannot talk to {self.url}"):
             self.content = self.si.RetrieveContent()
@@ -249,7 +253,15 @@ class Session:
                 f"the session with {self.hostname} expired and no credentials could be asked again: {exc}"
             ) from None
 
+    def check_open(self) -> None:
+        """Raise :class:`~esxnb.errors.ConnectionClosedError` once :meth:`logout` ran."""
+        if self.closed:
+            raise errors.ConnectionClosedError(
+                f"the connection to {self.hostname} was closed; connect again to use it (esxnb.connect)"
+            )
+
     def logout(self) -> None:
+        self.closed = True
         try:
             self.content.sessionManager.Logout()
         except Exception:  # closing must not fail because the server or session is already gone

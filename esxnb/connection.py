@@ -65,7 +65,7 @@ class Connection(
         self, uri: URI, session: Session, location: Location, *, vcenter: Connection | None = None
     ) -> None:
         self.uri = uri
-        self.session = session
+        self._session = session
         self.location = location
         self._vcenter = vcenter
         self._closed = False
@@ -74,6 +74,16 @@ class Connection(
         self.memo: dict[str, Any] = {}
 
     # -- what it points at -------------------------------------------------
+    @property
+    def session(self) -> Session:
+        """The logged-in session; a closed connection raises ConnectionClosedError instead of
+        logging in again (an *expired* session on an open connection is renewed transparently)."""
+        if self._closed:
+            raise errors.ConnectionClosedError(
+                f"this connection to {self.uri.hostname} was closed; connect again to use it (esxnb.connect)"
+            )
+        return self._session
+
     @property
     def si(self) -> Any:
         return self.session.si
@@ -158,7 +168,7 @@ class Connection(
         if location.host_name and location.host_name != location.compute_resource_path:
             items.append(location.host_name)
         path = "/" + "/".join(quote(item, safe="") for item in items)
-        bound = Connection(self.uri.replace(path=path), self.session, location)
+        bound = Connection(self.uri.replace(path=path), self.session, location)  # raises once closed
         bound._owns_session = False
         return bound
 
@@ -170,7 +180,7 @@ class Connection(
         if self._vcenter is not None and self._vcenter is not self:
             self._vcenter.close()
         if self._owns_session:
-            self.session.logout()
+            self._session.logout()
 
     def __enter__(self) -> Connection:
         return self
@@ -180,7 +190,7 @@ class Connection(
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
-        user = self.session.username or "?"
+        user = self._session.username or "?"
         return f"<esxnb.Connection {self.uri} user={user!r} {state}>"
 
 

@@ -11,6 +11,7 @@
     │   └── ProxyError                proxy unsupported or unreachable
     ├── AuthenticationError           the server refused the credentials
     ├── SessionExpiredError           session gone and no way to log in again
+    ├── ConnectionClosedError         the connection was closed: connect again
     ├── NotFoundError                 domain, host, datacenter, path part... not found
     ├── ServerFault                   a vSphere fault, with the server's message
     ├── ConversionError               VMX <-> domain XML conversion refused
@@ -56,6 +57,7 @@ __all__ = [
     "ProxyError",
     "AuthenticationError",
     "SessionExpiredError",
+    "ConnectionClosedError",
     "NotFoundError",
     "ServerFault",
     "ConversionError",
@@ -122,6 +124,10 @@ class AuthenticationError(EsxnbError):
 
 class SessionExpiredError(EsxnbError):
     pass
+
+
+class ConnectionClosedError(EsxnbError):
+    """Used after ``close()``: a closed connection never logs in again by itself."""
 
 
 class NotFoundError(EsxnbError, LookupError):

@@ -149,17 +149,18 @@ def test_vpx_path_through_folders(folder_sim: Simulator) -> None:
         host_folder_children = datacenter.hostFolder.childEntity
         inner = next(c for c in host_folder_children if isinstance(c, vim.Folder))
         compute = next(c for c in inner.childEntity if isinstance(c, vim.ComputeResource))
-        host = compute.host[0]
-        items = [folder.name, datacenter.name, inner.name, compute.name]
+        host_name = compute.host[0].name
+        folder_name, datacenter_name = folder.name, datacenter.name
+        items = [folder_name, datacenter_name, inner.name, compute.name]
         if isinstance(compute, vim.ClusterComputeResource):
-            items.append(host.name)
+            items.append(host_name)
     finally:
-        content.close()
+        content.close()  # its pyVmomi objects are dead from here on
     with esxnb.connect(
         _base(folder_sim) + "/" + "/".join(items), auth=creds(folder_sim), ca_file=folder_sim.ca_file
     ) as conn:
-        assert conn.host.name == host.name
-        assert conn.datacenter_path == f"{folder.name}/{datacenter.name}"
+        assert conn.host.name == host_name
+        assert conn.datacenter_path == f"{folder_name}/{datacenter_name}"
 
 
 # -- transports, sessions, vCenter --------------------------------------------
@@ -260,3 +261,21 @@ def test_pyvmomi_call_slower_than_the_timeout_names_it() -> None:
             finally:
                 sim.clear_faults()
             assert conn.host.name  # the same connection works once the server answers again
+
+
+def test_a_closed_connection_raises_instead_of_logging_in_again(vpx_sim: Simulator) -> None:
+    from esxnb.errors import ConnectionClosedError
+
+    conn = connect_to(vpx_sim)
+    dom = conn.domain(conn.domains()["name"].iloc[0])
+    vm = dom.vm
+    conn.close()
+    assert "closed" in repr(conn)
+    for use in (conn.domains, conn.hosts, lambda: conn.domain(dom.name), conn.info, lambda: dom.state,
+                lambda: vm.runtime.powerState):
+        with pytest.raises(ConnectionClosedError, match=f"connection to {vpx_sim.host} was closed; connect again"):
+            use()
+    conn.close()  # closing twice is fine
+    with pytest.raises(ConnectionClosedError) as caught:
+        conn.domains()
+    assert vpx_sim.password not in str(caught.value)

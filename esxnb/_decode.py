@@ -89,13 +89,24 @@ def decode(element: Any) -> Any:
     repeated: set[str] = set()
     names = _TAG_NAMES
     elements = 0
+    readers = _LEAF_READERS
     for child in element:
         tag = child.tag
-        if not isinstance(tag, str):
+        if tag.__class__ is not str:
             _refuse_entity(child)
             continue  # comments, processing instructions
         elements += 1
-        value = leaf_reader(child.get(_XSI_TYPE))(child) if not len(child) else decode(child)
+        if len(child):
+            value = decode(child)
+        else:
+            xsi = child.get(_XSI_TYPE)
+            reader = readers.get(xsi)
+            if reader is _text:  # most leaves are strings: read them here
+                value = child.text or ""
+                if len(value) > MAX_VALUE_TEXT:
+                    value = _text(child)  # raises with the bound in the message
+            else:
+                value = (reader or leaf_reader(xsi))(child)
         if is_array:
             items.append(value)
             continue

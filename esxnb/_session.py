@@ -6,6 +6,7 @@ import logging
 import select
 import ssl
 import threading
+from collections.abc import Callable
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -159,7 +160,10 @@ class Session:
         scheme: str,
         ca_file: str | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,
+        check_server: Callable[[Session], None] | None = None,
     ) -> None:
+        """``check_server(session)`` runs once the server said what it is and before any
+        credentials are sent to it (a wrong server type never sees the password)."""
         self.hostname = hostname
         self.port = uri.port
         self.transport = uri.transport
@@ -178,6 +182,12 @@ class Session:
         with translate(f"cannot talk to {self.url}"):
             self.content = self.si.RetrieveContent()
         self.about = self.content.about
+        if check_server is not None:
+            try:
+                check_server(self)
+            except BaseException:
+                self._soap.DropConnections()
+                raise
         self._login(first=True)
 
     @property

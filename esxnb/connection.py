@@ -230,9 +230,9 @@ def connect(
         scheme=uri.scheme,
         ca_file=ca_file,
         timeout=timeout,
+        check_server=lambda found: _check_server_type(uri, found, uri.hostname),
     )
     try:
-        _check_server_type(uri, session, uri.hostname)
         if uri.scheme == "vpx":
             if uri.vcenter is not None:
                 log.warning("ignoring vcenter=%s: a vpx:// connection is already a vCenter", uri.vcenter)
@@ -299,9 +299,9 @@ def _connect_vcenter(
         scheme="vpx",
         ca_file=ca_file,
         timeout=timeout,
+        check_server=lambda found: _check_server_type(vcenter_uri, found, vcenter_host),
     )
     try:
-        _check_server_type(vcenter_uri, vc_session, vcenter_host)
         vc_location = resolve_host_by_ip(vc_session.content, resolve_ip(uri.hostname), server=vcenter_host)
         items = [vc_location.datacenter_path, vc_location.compute_resource_path]
         if vc_location.host_name != vc_location.compute_resource_path:

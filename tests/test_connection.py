@@ -271,11 +271,31 @@ def test_a_closed_connection_raises_instead_of_logging_in_again(vpx_sim: Simulat
     vm = dom.vm
     conn.close()
     assert "closed" in repr(conn)
-    for use in (conn.domains, conn.hosts, lambda: conn.domain(dom.name), conn.info, lambda: dom.state,
-                lambda: vm.runtime.powerState):
-        with pytest.raises(ConnectionClosedError, match=f"connection to {vpx_sim.host} was closed; connect again"):
+    for use in (
+        conn.domains,
+        conn.hosts,
+        lambda: conn.domain(dom.name),
+        conn.info,
+        lambda: dom.state,
+        lambda: vm.runtime.powerState,
+    ):
+        with pytest.raises(
+            ConnectionClosedError, match=f"connection to {vpx_sim.host} was closed; connect again"
+        ):
             use()
     conn.close()  # closing twice is fine
     with pytest.raises(ConnectionClosedError) as caught:
         conn.domains()
     assert vpx_sim.password not in str(caught.value)
+
+
+def test_wrong_server_type_is_reported_before_any_password_is_sent(vpx_sim: Simulator) -> None:
+    asked: list[str] = []
+
+    def auth(challenge: str) -> tuple[str, str]:
+        asked.append(challenge)
+        return ("root", "not the vCenter's password")
+
+    with pytest.raises(errors.WrongServerTypeError, match="to be an ESX host but found .*use vpx://"):
+        esxnb.connect(f"esx://{vpx_sim.host}:{vpx_sim.port}/", auth=auth, ca_file=vpx_sim.ca_file)
+    assert asked == [], "the credentials were asked for (and sent) before the server type was checked"

@@ -191,3 +191,13 @@ def test_nothing_selected_and_no_connection() -> None:
     form.request("start")
     assert "select one or more" in form.status.text
     assert form.preview_scheduler() is None and "no connection" in form.scheduler_status.text
+
+
+def test_buttons_and_table_read_well(conn: Connection) -> None:
+    form = DomainBrowser(conn)
+    styles = {action: button.button_style for action, button in form.action_buttons.items()}
+    assert styles["destroy"] == styles["reset"] == styles["undefine"] == "danger"
+    assert styles["shutdown"] == "warning", "a guest shutdown is not coloured like Destroy"
+    assert styles["start"] == ""
+    assert "white-space: nowrap" in form.table.value and "uuid" not in form.table.value.lower()
+    assert '<tr style="text-align: left;">' in form.table.value, "headers aligned with their cells"

@@ -227,3 +227,35 @@ def test_vcenter_credentials_go_to_the_vcenter(tmp_path: Path) -> None:
             form.vcenter_password.value = esx.password
             assert form.connect(timeout=30) is None
             assert "refused the credentials" in form.status.text and VC_IP in form.status.text
+
+
+@pytest.mark.simulator
+def test_a_stale_connected_message_goes_when_the_uri_or_user_changes(vpx: Simulator) -> None:
+    form = ConnectForm(vpx.uri, ca_file=vpx.ca_file)
+    form.password.value = vpx.password
+    connection = form.connect(timeout=30)
+    assert form.status.kind == "ok" and "Connected to" in form.status.text
+    form.uri.value = vpx.uri.replace(f":{vpx.port}/", ":1/")
+    assert (
+        form.status.kind == "info"
+        and "Connected" not in form.status.text
+        and "press Connect" in form.status.text
+    )
+    form.uri.value = vpx.uri
+    form.password.value = vpx.password
+    form.connect(timeout=30)
+    assert form.status.kind == "ok"
+    form.username.value = "somebody-else"
+    assert "Connected" not in form.status.text
+    connection.close()
+    form.connection.close()
+
+
+@pytest.mark.simulator
+def test_esx_uri_to_a_vcenter_says_wrong_server_type_not_wrong_password(vpx: Simulator) -> None:
+    form = ConnectForm(f"esx://{vpx.host}:{vpx.port}/", ca_file=vpx.ca_file)
+    form.password.value = "whatever"
+    assert form.connect(timeout=30) is None
+    assert form.status.kind == "error"
+    assert "to be an ESX host but found" in form.status.text and "password" not in form.status.text.lower()
+    assert "change the URI scheme" in form.status.value

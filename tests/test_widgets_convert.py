@@ -239,3 +239,18 @@ def test_download_names_follow_the_upload(tmp_path: Path) -> None:
     form.input.value = VMX
     form.convert()
     assert "download='my vm.xml'" in form.download.value
+
+
+def test_the_wrong_kind_of_text_says_to_switch_direction() -> None:
+    from esxnb.widgets.convert import looks_like
+
+    form = ConvertForm()
+    form.input.value = 'config.version = "8"\nvirtualHW.version = "13"\nmemsize = "1024"\n'
+    form.direction.value = TO_NATIVE
+    assert form.convert() is None
+    assert "looks like a VMX file: switch the direction to “VMX → domain XML”" in form.status.text
+    form.input.value = "<domain type='vmware'><name>x</name></domain>"
+    form.direction.value = FROM_NATIVE
+    assert form.convert() is None and "looks like domain XML" in form.status.text
+    assert looks_like("\ufeff  <?xml version='1.0'?><domain/>") == "xml" and looks_like("hello") is None
+    assert form.direction.style.button_width == "14em"

@@ -12,6 +12,7 @@ from esxnb._collect import retrieve
 from esxnb.connection import Connection, connect
 from esxnb.simulator import Simulator
 from esxnb.widgets import ConnectForm, MigrateForm
+from esxnb.widgets.migrate import CHOOSE_HOST
 from helpers import connect_to, wait_until
 
 pytestmark = pytest.mark.simulator
@@ -76,11 +77,15 @@ def test_pickers_show_the_domains_and_the_other_hosts(vc: Simulator, source: tup
     assert sorted(_listed(form)) == on_host
     uuids = dict(zip(form.domains["name"], form.domains["uuid"], strict=True))
     assert sorted(uuid for _label, uuid in form.domain.options) == sorted(uuids[n] for n in on_host)
+    assert form.domain.value is None and form.destination.value is None, "nothing is preselected"
     form.domain.value = uuids[on_host[0]]
-    destinations = {label.split(" ")[0] for label, _value in form.destination.options}
+    assert form.destination.options[0] == (CHOOSE_HOST, None) and form.destination.value is None
+    assert form.migrate_button.disabled, "no destination chosen yet"
+    destinations = {label.split(" ")[0] for label, value in form.destination.options if value}
     assert destinations == _all_hosts(vc) - {host}
-    form.filter.value = on_host[0][-3:].lower()
-    assert _listed(form) and all(on_host[0][-3:] in name for name in _listed(form))
+    form.domain.value = None
+    form.filter.value = on_host[0]
+    assert _listed(form) == [on_host[0]] and form.domain.value is None, "a single match is not picked for you"
     form.filter.value = "no such domain"
     assert form.domain.options == () and form.migrate_button.disabled
 
@@ -93,6 +98,10 @@ def test_migrate_moves_the_domain_with_progress(vc: Simulator, source: tuple[Con
     target = "DC0_C0_H1" if host != "DC0_C0_H1" else "DC0_C0_H0"
     form.choose(name, target)
     form.migrate_button.click()
+    # asks first: nothing runs until Confirm
+    assert form.confirmation.layout.display is None and name in form.confirmation.text.value
+    assert form.wait(0) and form.result is None and _placement(vc)[name] == host
+    form.confirmation.confirm_button.click()
     # runs in the background: the click returned with the job going and the domain not yet moved
     assert not form.wait(0) and form.result is None
     assert not form.cancel_button.disabled and form.status.kind == "busy"
@@ -112,6 +121,22 @@ def test_migrate_moves_the_domain_with_progress(vc: Simulator, source: tuple[Con
         f"on {target}," in label for label, _uuid in form.domain.options if label.startswith(name + " ")
     )
     assert form.cancel_button.disabled
+    # a second click moves nothing: both pickers were cleared
+    assert form.domain.value is None and form.destination.value is None and form.migrate_button.disabled
+    form.request_migration()
+    assert form.status.kind == "error" and not form.confirmation.pending
+    assert _placement(vc)[name] == target
+
+
+def test_keep_it_moves_nothing(vc: Simulator, source: tuple[Connection, str]) -> None:
+    conn, host = source
+    form = MigrateForm(conn)
+    name = _listed(form)[0]
+    form.choose(name, "DC0_H0")
+    form.migrate_button.click()
+    form.confirmation.keep_button.click()
+    assert form.status.text == "nothing moved" and form.confirmation.layout.display == "none"
+    assert form.wait(1) and _placement(vc)[name] == host
 
 
 def test_cancel_stops_the_migration(vc: Simulator, source: tuple[Connection, str]) -> None:
@@ -179,7 +204,10 @@ def test_esx_uri_with_vcenter_star(tmp_path) -> None:
                 assert form.status.kind == "info", form.status.text
                 assert f"vCenter {vc_ip}" in form.status.text
                 name = _listed(form)[0]
-                assert [label.split(" ")[0] for label, _value in form.destination.options] == ["DC0_H1"]
+                form.domain.value = form.domain.options[0][1]
+                assert [label.split(" ")[0] for label, value in form.destination.options if value] == [
+                    "DC0_H1"
+                ]
                 form.choose(name, "DC0_H1")
                 form.start_migration()
                 assert form.wait(30)

@@ -15,6 +15,7 @@ from ..errors import EsxnbError
 
 __all__ = [
     "BackgroundRunner",
+    "Confirmation",
     "StatusArea",
     "TaskProgress",
     "connection_of",
@@ -68,6 +69,54 @@ class StatusArea(widgets.HTML):
         self.kind = ""
         self.text = ""
         self.value = ""
+
+
+class Confirmation(widgets.HBox):
+    """A hidden "Really ...? [Confirm] [Keep]" row: :meth:`ask` shows the question and runs
+    ``on_confirm`` when Confirm is pressed; Keep (or :meth:`hide`) puts it away, doing nothing.
+    Destructive actions of every form go through one of these."""
+
+    def __init__(self, keep_label: str = "Keep them", **kw: Any) -> None:
+        self.text = widgets.HTML()
+        self.confirm_button = widgets.Button(description="Confirm", button_style="danger")
+        self.keep_button = widgets.Button(description=keep_label)
+        super().__init__(
+            [self.text, self.confirm_button, self.keep_button], layout=widgets.Layout(display="none"), **kw
+        )
+        self.add_class("esxnb-confirmation")
+        self._on_confirm: Callable[[], None] | None = None
+        self._on_keep: Callable[[], None] | None = None
+        self.confirm_button.on_click(lambda _b: self.confirm())
+        self.keep_button.on_click(lambda _b: self.keep())
+
+    @property
+    def pending(self) -> bool:
+        return self._on_confirm is not None
+
+    def ask(
+        self, question_html: str, on_confirm: Callable[[], None], on_keep: Callable[[], None] | None = None
+    ) -> None:
+        """Show ``question_html`` (already escaped) and wait for Confirm or Keep."""
+        self._on_confirm, self._on_keep = on_confirm, on_keep
+        self.text.value = question_html
+        self.layout.display = None
+
+    def confirm(self) -> None:
+        action = self._on_confirm
+        self.hide()
+        if action is not None:
+            action()
+
+    def keep(self) -> None:
+        action = self._on_keep
+        self.hide()
+        if action is not None:
+            action()
+
+    def hide(self) -> None:
+        self._on_confirm = self._on_keep = None
+        self.layout.display = "none"
+        self.text.value = ""
 
 
 class TaskProgress(widgets.HBox):

@@ -12,6 +12,7 @@ from .. import errors
 from ._scheduler_panel import SchedulerPanel
 from ._common import (
     BackgroundRunner,
+    Confirmation,
     StatusArea,
     TaskProgress,
     connection_of,
@@ -34,6 +35,13 @@ ACTIONS = (
 )
 # Actions that lose guest state or the domain itself: asked twice.
 DESTRUCTIVE = frozenset({"destroy", "reset", "shutdown", "undefine"})
+# Red for what loses data at once; amber for a clean guest shutdown (asked too, but not alike).
+BUTTON_STYLES = {"destroy": "danger", "reset": "danger", "undefine": "danger", "shutdown": "warning"}
+# The table's look: one line per domain, headers over their cells.
+_TABLE_STYLE = (
+    "<style>.esxnb-domains th, .esxnb-domains td {white-space: nowrap; text-align: left; "
+    "padding: 2px 10px 2px 0}</style>"
+)
 TABLE_COLUMNS = ("name", "state", "host", "vcpus", "memory_mib", "guest_os", "datastore", "tools_status")
 
 
@@ -55,7 +63,6 @@ class DomainBrowser(widgets.VBox):
         self.domains: Any = None
         self.visible: Any = None
         self.outcomes: dict[str, str] = {}
-        self._pending: tuple[str, tuple[str, ...]] | None = None  # (action, uuids) awaiting confirmation
         self._names: dict[str, str] = {}  # uuid -> name of the listed domains
         self._runner = BackgroundRunner()
 
@@ -75,17 +82,15 @@ class DomainBrowser(widgets.VBox):
             action: widgets.Button(
                 description=label,
                 icon=icon,
-                button_style="danger" if action in DESTRUCTIVE else "",
+                button_style=BUTTON_STYLES.get(action, ""),
                 layout=widgets.Layout(width="auto"),
             )
             for action, label, icon in ACTIONS
         }
-        self.confirm_text = widgets.HTML()
-        self.confirm_button = widgets.Button(description="Confirm", button_style="danger")
-        self.abort_button = widgets.Button(description="Keep them")
-        self.confirm_box = widgets.HBox(
-            [self.confirm_text, self.confirm_button, self.abort_button], layout=widgets.Layout(display="none")
-        )
+        self.confirm_box = Confirmation()
+        # the confirmation's parts, under the names scripts and tests have used
+        self.confirm_text = self.confirm_box.text
+        self.confirm_button, self.abort_button = self.confirm_box.confirm_button, self.confirm_box.keep_button
         self.cancel_button = widgets.Button(description="Cancel", icon="ban", disabled=True)
         self.tasks = widgets.VBox()
         self.status = StatusArea()
@@ -109,8 +114,6 @@ class DomainBrowser(widgets.VBox):
         self.selection.observe(self._on_select, names="value")
         for action, button in self.action_buttons.items():
             button.on_click(lambda _b, action=action: self.request(action))
-        self.confirm_button.on_click(lambda _b: self.confirm())
-        self.abort_button.on_click(lambda _b: self._hide_confirmation("nothing done"))
         self.cancel_button.on_click(lambda _b: self.cancel())
         super().__init__(
             [
@@ -193,7 +196,11 @@ class DomainBrowser(widgets.VBox):
             if len(visible) > self.max_rows
             else ""
         )
-        self.table.value = shown.to_html(index=False, classes="dataframe esxnb-domains", border=0) + more
+        self.table.value = (
+            _TABLE_STYLE
+            + shown.to_html(index=False, classes="dataframe esxnb-domains", border=0, justify="left")
+            + more
+        )
         self._names = dict(zip(df["uuid"].astype(str), df["name"].astype(str), strict=True))
         labels = [
             (f"{row.name} · {row.state} · {row.host}", str(row.uuid))
@@ -246,35 +253,25 @@ class DomainBrowser(widgets.VBox):
             self.status.error("an action is still running: wait for it or cancel it")
             return
         if action in DESTRUCTIVE:
-            self._pending = (action, uuids)
             what = {
                 "destroy": "power off at once (unsaved guest data is lost)",
                 "reset": "hard-reset",
                 "shutdown": "shut down the guest OS of",
                 "undefine": "unregister (files stay on the datastore)",
             }[action]
-            self.confirm_text.value = (
+            self.confirm_box.ask(
                 f"<b style='color:#b42318'>Really {html.escape(what)} {len(names)} domain(s)?</b> "
-                f"{html.escape(', '.join(names))}"
+                f"{html.escape(', '.join(names))}",
+                on_confirm=lambda: self._run(action, uuids),
+                on_keep=lambda: self.status.info("nothing done"),
             )
-            self.confirm_box.layout.display = None
             self.status.info(f"confirm to {action} {', '.join(names)}")
             return
         self._run(action, uuids)
 
     def confirm(self) -> None:
-        if self._pending is None:
-            return
-        action, uuids = self._pending
-        self._hide_confirmation(None)
-        self._run(action, uuids)
-
-    def _hide_confirmation(self, message: str | None) -> None:
-        self._pending = None
-        self.confirm_box.layout.display = "none"
-        self.confirm_text.value = ""
-        if message:
-            self.status.info(message)
+        """What the Confirm button does: run the action waiting for it."""
+        self.confirm_box.confirm()
 
     def cancel(self) -> None:
         """Stop after the current domain; the running server task is cancelled when it can be."""

@@ -122,7 +122,13 @@ class ConnectForm(widgets.VBox):
             self._set_username(os.environ["ESXNB_USERNAME"])
 
     # -- live validation -----------------------------------------------------
+    def _forget_connected_message(self) -> None:
+        """A green "Connected to ..." describes the old URI or user: take it down once they change."""
+        if self.status.kind == "ok":
+            self.status.info("not connected with these settings yet: press Connect")
+
     def _on_uri(self, change: dict) -> None:
+        self._forget_connected_message()
         text = change["new"].strip()
         if not text:
             self.parsed, self.parse_error = None, "enter a URI"
@@ -198,6 +204,7 @@ class ConnectForm(widgets.VBox):
     def _on_username(self, change: dict) -> None:
         if not self._syncing:
             self._username_edited = True
+            self._forget_connected_message()
 
     def _on_toggle(self, name: str, value: bool) -> None:
         if self._syncing or self.parsed is None or getattr(self.parsed, name) == value:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 from typing import Any
 
 import ipywidgets as widgets
@@ -41,7 +42,7 @@ class ConvertForm(widgets.VBox):
         self.direction = widgets.ToggleButtons(
             options=[("VMX → domain XML", FROM_NATIVE), ("domain XML → VMX", TO_NATIVE)],
             value=direction,
-            style={"button_width": "11em"},
+            style={"button_width": "14em"},  # the arrow labels fit in JupyterLab's font
         )
         self.upload = widgets.FileUpload(
             accept=".vmx,.xml,text/plain,text/xml", multiple=False, description="Upload"
@@ -171,6 +172,13 @@ class ConvertForm(widgets.VBox):
             self.status.error("nothing to convert: paste a file or upload one")
             return None
         from_native = self.direction.value == FROM_NATIVE
+        kind = looks_like(text)
+        if kind is not None and kind != ("vmx" if from_native else "xml"):
+            other = "domain XML → VMX" if kind == "xml" else "VMX → domain XML"
+            found = "domain XML" if kind == "xml" else "a VMX file"
+            self.error = errors.ValidationError(f"this looks like {found}: switch the direction to “{other}”")
+            self.status.error(str(self.error))
+            return None
         source: str | bytes = self._raw if self._raw is not None else text
         try:
             result = self._run(source, from_native)
@@ -231,6 +239,17 @@ class ConvertForm(widgets.VBox):
             "input", highlight(text, "vmx" if from_native else "xml", hl_lines=marked)
         )
         self.output_view.value = ""
+
+
+_VMX_LINE = re.compile(r'^\s*[A-Za-z0-9_.:\-]+\s*=\s*"', re.M)
+
+
+def looks_like(text: str) -> str | None:
+    """``"xml"`` for text that opens with markup, ``"vmx"`` for ``key = "value"`` lines, else None."""
+    start = text.lstrip("\ufeff \t\r\n")
+    if start.startswith("<"):
+        return "xml"
+    return "vmx" if _VMX_LINE.search(text) else None
 
 
 def _optional(**values: Any) -> dict[str, Any]:

@@ -1,14 +1,20 @@
-"""``MigrateForm``: pick a domain and a destination host of the same vCenter, migrate with progress."""
+"""``MigrateForm``: pick a domain and a destination host of the same vCenter, confirm, migrate with
+progress. Nothing is preselected (a training room is full of double clicks): the destination
+starts at "choose a host", a single filtered domain is not picked for you, and after a move
+both pickers are cleared."""
 
 from __future__ import annotations
 
 from typing import Any
+
+import html
 
 import ipywidgets as widgets
 
 from .. import errors
 from ._common import (
     BackgroundRunner,
+    Confirmation,
     StatusArea,
     TaskProgress,
     connection_of,
@@ -16,7 +22,10 @@ from ._common import (
     observe_connection,
 )
 
-__all__ = ["MigrateForm"]
+__all__ = ["MigrateForm", "CHOOSE_HOST"]
+
+#: The destination picker's first entry: no host until the user picks one.
+CHOOSE_HOST = "choose a host"
 
 
 class MigrateForm(widgets.VBox):
@@ -35,6 +44,7 @@ class MigrateForm(widgets.VBox):
         self.domains: Any = None
         self.hosts: Any = None
         self._runner = BackgroundRunner()
+        self._moved = False
 
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
         self.filter = widgets.Text(
@@ -43,6 +53,7 @@ class MigrateForm(widgets.VBox):
         self.domain = widgets.Select(description="Domain", rows=8, layout=widgets.Layout(width="36em"))
         self.destination = widgets.Dropdown(description="To host", layout=widgets.Layout(width="36em"))
         self.migrate_button = widgets.Button(description="Migrate", button_style="primary", icon="truck")
+        self.confirmation = Confirmation(keep_label="Keep it")
         self.cancel_button = widgets.Button(description="Cancel", icon="ban", disabled=True)
         self.progress = TaskProgress("migration")
         self.status = StatusArea()
@@ -50,7 +61,7 @@ class MigrateForm(widgets.VBox):
         self.refresh_button.on_click(lambda _b: self.refresh())
         self.filter.observe(lambda _c: self._show_domains(), names="value")
         self.domain.observe(lambda _c: self._show_destinations(), names="value")
-        self.migrate_button.on_click(lambda _b: self.start_migration())
+        self.migrate_button.on_click(lambda _b: self.request_migration())
         self.cancel_button.on_click(lambda _b: self.cancel())
 
         super().__init__(
@@ -59,6 +70,7 @@ class MigrateForm(widgets.VBox):
                 self.domain,
                 self.destination,
                 widgets.HBox([self.migrate_button, self.cancel_button]),
+                self.confirmation,
                 self.progress,
                 self.status,
             ]
@@ -112,7 +124,7 @@ class MigrateForm(widgets.VBox):
         ]
         self.domain.options = options
         values = [value for _label, value in options]
-        self.domain.value = previous if previous in values else (values[0] if len(values) == 1 else None)
+        self.domain.value = previous if previous in values else None
         self._show_destinations()
 
     def _row(self, uuid: str | None) -> Any:
@@ -136,9 +148,10 @@ class MigrateForm(widgets.VBox):
             where = row.cluster if isinstance(row.cluster, str) and row.cluster else row.compute_resource
             options.append((f"{row.name} ({where}, {row.connection_state})", str(row.path)))
         previous = self.destination.value
-        self.destination.options = options
+        self.destination.options = [(CHOOSE_HOST, None), *options]
         values = [value for _label, value in options]
-        self.destination.value = previous if previous in values else (values[0] if values else None)
+        self.destination.value = previous if previous in values else None
+        self.confirmation.hide()  # a question about another choice no longer stands
         self.migrate_button.disabled = (
             self._runner.busy or self.domain.value is None or self.destination.value is None
         )
@@ -153,11 +166,31 @@ class MigrateForm(widgets.VBox):
             raise errors.ValidationError(f"several domains are called {domain!r}: pick one by its BIOS UUID")
         self.domain.value = str(matches.iloc[0]["uuid"])
         paths = {str(row.name): str(row.path) for row in self.hosts.itertuples(index=False)}
-        if host not in paths or paths[host] not in [value for _label, value in self.destination.options]:
+        if host not in paths or paths[host] not in [
+            value for _label, value in self.destination.options if value
+        ]:
             raise errors.NotFoundError(f"host {host!r} is not a possible destination for {domain}")
         self.destination.value = paths[host]
 
     # -- migrating ------------------------------------------------------------------
+    def request_migration(self) -> None:
+        """What the Migrate button does: ask, then migrate on Confirm."""
+        row, path = self._row(self.domain.value), self.destination.value
+        if row is None or path is None:
+            self.status.error("choose a domain and a destination host first")
+            return
+        self.confirmation.ask(
+            f"<b>Migrate {html.escape(str(row['name']))}</b> from {html.escape(str(row['host']))} "
+            f"to <b>{html.escape(_last(path))}</b>?",
+            on_confirm=self.start_migration,
+            on_keep=lambda: self.status.info("nothing moved"),
+        )
+        self.status.info(f"confirm to migrate {row['name']}")
+
+    def confirm(self) -> None:
+        """What the Confirm button does."""
+        self.confirmation.confirm()
+
     def start_migration(self) -> bool:
         """Migrate in the background (what the button does); False when nothing was started."""
         connection = self.connection
@@ -196,6 +229,7 @@ class MigrateForm(widgets.VBox):
 
     def _done(self, result: Any) -> None:
         self.result = result
+        self._moved = True
         self.progress.finish(True, f"done in {result.duration_s:.1f} s")
         self.status.ok(
             f"{result.domain} is now on {result.destination_host} (was on {result.source_host}; "
@@ -210,7 +244,12 @@ class MigrateForm(widgets.VBox):
         self.cancel_button.disabled = True
         try:
             self.refresh_after()
+            if self._moved:  # a second click must not move it (or the next one) again
+                self.domain.value = None
+                self._show_destinations()
+                self.destination.value = None
         finally:
+            self._moved = False
             self.migrate_button.disabled = self.domain.value is None or self.destination.value is None
 
     def refresh_after(self) -> None:

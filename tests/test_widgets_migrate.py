@@ -81,6 +81,10 @@ def test_pickers_show_the_domains_and_the_other_hosts(vc: Simulator, source: tup
     form.domain.value = uuids[on_host[0]]
     assert form.destination.options[0] == (CHOOSE_HOST, None) and form.destination.value is None
     assert form.migrate_button.disabled, "no destination chosen yet"
+    form.destination.value = form.destination.options[1][1]
+    assert not form.migrate_button.disabled, "choosing a destination enables Migrate"
+    form.destination.value = None
+    assert form.migrate_button.disabled
     destinations = {label.split(" ")[0] for label, value in form.destination.options if value}
     assert destinations == _all_hosts(vc) - {host}
     form.domain.value = None

@@ -181,7 +181,9 @@ class SchedulerPanel(widgets.VBox):
             self.status.info("no change: the values are already set")
             self.view.value = ""
             return preview
-        self.view.value = preview.to_html(index=False, classes="dataframe esxnb-scheduler-preview", border=0)
+        self.view.value = preview.to_html(
+            index=False, classes="dataframe esxnb-scheduler-preview", border=0, justify="left"
+        )
         self.status.info(f"{len(preview)} change(s) to apply; press Apply")
         self.apply_button.disabled = self._runner.busy
         return preview
@@ -198,7 +200,7 @@ class SchedulerPanel(widgets.VBox):
             self.outcome = outcome
             changed = outcome[outcome["status"].astype(str) != "unchanged"]
             self.view.value = changed.drop(columns=["uuid"], errors="ignore").to_html(
-                index=False, classes="dataframe esxnb-scheduler-outcome", border=0
+                index=False, classes="dataframe esxnb-scheduler-outcome", border=0, justify="left"
             )
             failed = int((changed["status"].astype(str) == "error").sum())
             if failed:

@@ -61,6 +61,7 @@ class MigrateForm(widgets.VBox):
         self.refresh_button.on_click(lambda _b: self.refresh())
         self.filter.observe(lambda _c: self._show_domains(), names="value")
         self.domain.observe(lambda _c: self._show_destinations(), names="value")
+        self.destination.observe(lambda _c: self._update_button(), names="value")
         self.migrate_button.on_click(lambda _b: self.request_migration())
         self.cancel_button.on_click(lambda _b: self.cancel())
 
@@ -151,7 +152,11 @@ class MigrateForm(widgets.VBox):
         self.destination.options = [(CHOOSE_HOST, None), *options]
         values = [value for _label, value in options]
         self.destination.value = previous if previous in values else None
-        self.confirmation.hide()  # a question about another choice no longer stands
+        self._update_button()
+
+    def _update_button(self) -> None:
+        """Migrate needs a domain and a destination; a question about another choice no longer stands."""
+        self.confirmation.hide()
         self.migrate_button.disabled = (
             self._runner.busy or self.domain.value is None or self.destination.value is None
         )

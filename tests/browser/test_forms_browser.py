@@ -97,6 +97,23 @@ def _check_connect_form(page, server: Server, screenshot_dir: Path, shot: str) -
     assert f"Connected to {info['name']} {info['version']} (build {info['build']})" in status
     assert form.locator("input[type='password']").first.input_value() == ""
     _shot(form, screenshot_dir, shot)
+    # The green message describes that URI: edit it and the message goes.
+    uri_box.fill(server.uri + "x")
+    form.get_by_text("not connected with these settings yet: press Connect").wait_for()
+    assert form.locator(".esxnb-status-ok").count() == 0
+    # esx:// at a vCenter: the wrong server type, not "wrong user name or password".
+    esx_uri = server.uri.replace("vpx://", "esx://").split("/DC0")[0] + "/"
+    uri_box.fill(esx_uri)
+    form.locator("input[type='password']").first.fill("not needed")
+    form.get_by_role("button", name="Connect").click()
+    form.locator(".esxnb-status-error").wait_for()
+    error = form.locator(".esxnb-status-error").inner_text()
+    assert "to be an ESX host but found" in error and "password" not in error.lower(), error
+    _shot(form, screenshot_dir, shot + "-wrong-type")
+    uri_box.fill(server.uri)  # back as the other forms expect it
+    form.locator("input[type='password']").first.fill(sim.password)
+    form.get_by_role("button", name="Connect").click()
+    form.locator(".esxnb-status-ok").wait_for()
 
 
 def _check_convert_form(page, screenshot_dir: Path, shot: str) -> None:
@@ -179,19 +196,30 @@ def _drive_migrate_form(page, server: Server, screenshot_dir: Path, shot: str) -
         domain_list.locator("option").first.wait_for()
         labels = _labels(domain_list)
         assert sorted(label.split(" (on ")[0] for label in labels) == sorted(frame["name"])
+        assert _labels(destination)[:1] == ["choose a host"], "no destination is preselected"
         domain_list.select_option(index=labels.index(f"{name} (on {source}, running)"))
         deadline = time.monotonic() + 10
         while True:  # the kernel answers the selection by offering the other hosts
-            targets = _labels(destination)
+            targets = [label for label in _labels(destination) if label != "choose a host"]
             if targets and not any(label.startswith(source + " ") for label in targets):
                 break
             assert time.monotonic() < deadline, f"the destinations still offer the current host: {targets}"
             time.sleep(0.1)
+        migrate = form.get_by_role("button", name="Migrate")
+        assert migrate.is_disabled(), "Migrate is enabled before a destination is chosen"
         target = targets[0].split(" ")[0]
-        destination.select_option(index=0)
+        destination.select_option(index=1)
         form.get_by_role("button", name="Migrate").click()
+        form.get_by_text(f"Migrate {name} from {source} to").wait_for()  # asks first
+        assert direct.domains().set_index("name").loc[name, "host"] == source
+        _shot(form, screenshot_dir, shot + "-confirm")
+        form.get_by_role("button", name="Confirm").click()
         form.get_by_text(f"{name} is now on {target}").wait_for()
         assert direct.domains().set_index("name").loc[name, "host"] == target
+        deadline = time.monotonic() + 10
+        while not migrate.is_disabled():  # both pickers are cleared: a second click moves nothing
+            assert time.monotonic() < deadline, "Migrate stayed enabled after the move"
+            time.sleep(0.1)
     _shot(form, screenshot_dir, shot)
 
 

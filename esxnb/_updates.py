@@ -66,19 +66,21 @@ def follow(
     deadline: float | None,
     cancel_event: threading.Event | None,
     stop: Stop,
+    partial: bool = True,
 ) -> Generator[list[Any], None, None]:
     """Yield the ObjectUpdates of each change batch of the filter ``spec`` (the first batch
     holds the current values), until the caller stops iterating.
 
     Before every wait: a set ``cancel_event`` raises ``stop("cancelled")``, a passed
     ``deadline`` (``time.monotonic()`` seconds; None: none) raises ``stop("timeout")``.
-    The collector and its filter are destroyed whatever happens.
+    The collector and its filter are destroyed whatever happens. ``partial=False`` asks for
+    whole property values in every change (no indexed sub-paths such as ``device[2000]``).
     """
     with translate(f"watching {description}"):
         collector = conn.content.propertyCollector.CreatePropertyCollector()
     try:
         with translate(f"watching {description}"):
-            collector.CreateFilter(spec, True)
+            collector.CreateFilter(spec, partial)
         version = ""
         while True:
             if cancel_event is not None and cancel_event.is_set():

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._custom import CUSTOM_VALUES, add_custom_columns, custom_field_definitions, custom_values
 from ._frame import build_frame, empty_frame, records_frame
+from ._live import LiveTable
 from ._missing import refused_for
 from ._read import Reading, filter_specs, read, scope_ref
 from ._spec import Column, Row, TableSpec, as_int, as_time, ref_or_none
@@ -58,6 +59,7 @@ __all__ = [
     "ref_or_none",
     "scope_ref",
     "CUSTOM_VALUES",
+    "LiveTable",
     "custom_values",
 ]
 

@@ -253,10 +253,12 @@ def read(conn: ConnectionLike, tables: Sequence[TableSpec], vms: Sequence[Any] |
 
 
 def filter_specs(conn: ConnectionLike, tables: Sequence[TableSpec]) -> list[Any]:
-    """The filter specs a read of ``tables`` sends (views created as needed), for benchmarks."""
+    """The filter specs a read of ``tables`` sends (views created as needed; the host autostart
+    managers earlier reads found included), for benchmarks and live tables."""
     reader = _Reader(conn)
     with reader.views.lock:
-        return reader.specs_for(tables)
+        known = reader.views.autostart_managers if any("autostart" in t.needs for t in tables) else ()
+        return reader.specs_for(tables, autostart_managers=known)
 
 
 def scope_ref(conn: ConnectionLike) -> Ref:

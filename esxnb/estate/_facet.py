@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from .. import errors
 from .._protocol import Facet
-from .._tables import TableSpec, read_tables
+from .._tables import LiveTable, TableSpec, read_tables
 from ._devices import CDROMS, DISKS, DV_PORTGROUPS, NICS, PARTITIONS, USB
 from ._estate import Estate
 from ._files import VM_FILES, datastore_files, referenced_files
@@ -149,6 +149,17 @@ class EstateFacet(Facet):
     def datastore_files(self) -> pd.DataFrame:
         """One row per file on the datastores; ``orphaned`` marks disks no VM or template uses."""
         return self.estate(["datastore_files"])["datastore_files"]
+
+    def watch(
+        self, table: str, *, on_change: Callable[[LiveTable, pd.DataFrame], None] | None = None
+    ) -> LiveTable:
+        """A table that stays live (``domains``, ``hosts``, ``vms``, ``datastores``... any table
+        with one row per object): one filter on the server, changes applied to ``live.frame``
+        as they happen, logged in ``live.changes``, never refetched. Stop it with
+        ``live.stop()`` or a ``with`` block."""
+        if table not in TABLES:
+            raise errors.ValidationError(f"unknown table {table!r}; the tables are {', '.join(TABLES)}")
+        return LiveTable(self._conn, TABLES[table], on_change=on_change).wait_ready()
 
     def estate(self, tables: Iterable[str] | None = None, *, progress: ProgressLike = None) -> Estate:
         """The asked-for tables (default: every estate table) in an :class:`Estate`, from ONE

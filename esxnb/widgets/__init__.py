@@ -1,8 +1,9 @@
 """ipywidgets forms over the esxnb API, one module each.
 
 ``ConnectForm`` (-> ``form.connection``), ``ConvertForm`` (VMX <-> domain XML),
-``MigrateForm`` (move a domain through vCenter) and ``DomainBrowser`` (domains table,
-lifecycle buttons, scheduler editor). Every form displays itself: ``form = ConnectForm(); form``.
+``MigrateForm`` (move a domain through vCenter), ``DomainBrowser`` (domains table,
+lifecycle buttons, scheduler editor) and ``LiveTableView`` (a ``conn.watch(...)`` table
+redrawn as the server changes). Every form displays itself: ``form = ConnectForm(); form``.
 The other forms accept a Connection or a ConnectForm (and follow its connection).
 """
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from .browser import DomainBrowser
     from .connect import ConnectForm
     from .convert import ConvertForm
+    from .live import LiveTableView
     from .migrate import MigrateForm
 
 _EXPORTS = {
@@ -23,6 +25,7 @@ _EXPORTS = {
     "ConvertForm": ".convert",
     "DomainBrowser": ".browser",
     "MigrateForm": ".migrate",
+    "LiveTableView": ".live",
 }
-__all__ = ["ConnectForm", "ConvertForm", "DomainBrowser", "MigrateForm"]
+__all__ = ["ConnectForm", "ConvertForm", "DomainBrowser", "MigrateForm", "LiveTableView"]
 __getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -286,15 +286,16 @@ def test_views_follow_inventory_changes(tree_sim: Simulator) -> None:
         task = datacenter.vmFolder.CreateVM_Task(config=spec, pool=compute.resourcePool, host=compute.host[0])
         WaitForTask(task)
         fresh = task.info.result
+        fresh_moref, host_name = fresh._moId, compute.host[0].name  # pyVmomi objects die with the connection
         try:
             during = conn.domains()
         finally:
             WaitForTask(fresh.Destroy_Task())
         after = conn.domains()
     assert during.attrs["round_trips"] == after.attrs["round_trips"] == 1  # the cached views, not new ones
-    assert set(during["moref"]) - set(before["moref"]) == {fresh._moId}
-    row = during.set_index("moref").loc[fresh._moId]
-    assert (row["name"], row["max_memory_mib"], row["host"]) == ("fresh-vm", 64, compute.host[0].name)
+    assert set(during["moref"]) - set(before["moref"]) == {fresh_moref}
+    row = during.set_index("moref").loc[fresh_moref]
+    assert (row["name"], row["max_memory_mib"], row["host"]) == ("fresh-vm", 64, host_name)
     assert set(after["moref"]) == set(before["moref"])
 
 

@@ -94,6 +94,12 @@ def test_the_largest_sizes_that_fit_still_convert() -> None:
         ("", "<serial type='null'><target type='bogus'/></serial>", r"<serial><target type=...> 'bogus'"),
         (
             "",
+            "<controller type='sata' index='0' model='lsilogic'/>",
+            r"<controller type='sata' model='lsilogic'>: the model must be none \(this type takes no model\)",
+        ),
+        ("", "<controller type='scsi' index='0' model='megaraid'/>", r"the model must be one of auto, buslogic"),
+        (
+            "",
             "<disk type='file' device='disk'><source file='[ds] a.vmdk'/><target dev='sda' bus='scsi'/>"
             "<address type='drive' controller='zero' bus='0' target='0' unit='0'/></disk>",
             r"controller='zero'>: controller must be a whole number",

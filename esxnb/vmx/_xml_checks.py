@@ -23,6 +23,18 @@ _LIFECYCLE = {
 _SERIAL_TARGETS = (
     "isa-serial", "usb-serial", "pci-serial", "spapr-vio-serial", "system-serial", "sclp-serial", "isa-debug",
 )  # fmt: skip
+# libvirt 9.0's controller models per controller type; types absent here take no model at all
+# (fdc, sata, ccid, xenbus, isa: libvirt refuses any model attribute on them).
+_CONTROLLER_MODELS: dict[str, tuple[str, ...]] = {
+    "scsi": ("auto", "buslogic", "lsilogic", "lsisas1068", "vmpvscsi", "ibmvscsi", "virtio-scsi", "lsisas1078",
+             "virtio-transitional", "virtio-non-transitional", "ncr53c90", "dc390", "am53c974"),
+    "usb": ("piix3-uhci", "piix4-uhci", "ehci", "ich9-ehci1", "ich9-uhci1", "ich9-uhci2", "ich9-uhci3",
+            "vt82c686b-uhci", "pci-ohci", "nec-xhci", "qusb1", "qusb2", "qemu-xhci", "none"),
+    "pci": ("pci-root", "pcie-root", "pci-bridge", "dmi-to-pci-bridge", "pcie-to-pci-bridge", "pcie-root-port",
+            "pcie-switch-upstream-port", "pcie-switch-downstream-port", "pci-expander-bus", "pcie-expander-bus"),
+    "ide": ("piix3", "piix4", "ich6"),
+    "virtio-serial": ("virtio", "virtio-transitional", "virtio-non-transitional"),
+}  # fmt: skip
 _ADDRESS_NUMBERS = (
     "controller",
     "bus",
@@ -82,6 +94,14 @@ def check_domain(root: etree._Element) -> None:
         for element in devices:
             if not isinstance(element.tag, str):
                 continue
+            if element.tag == "controller" and element.get("model") is not None:
+                kind = element.get("type") or "ide"  # libvirt's default controller type
+                models = _CONTROLLER_MODELS.get(kind, ())
+                if element.get("model") not in models:
+                    allowed = f"one of {', '.join(models)}" if models else "none (this type takes no model)"
+                    raise ConversionError(
+                        f"<controller type='{kind}' model={element.get('model')!r}>: the model must be {allowed}"
+                    )
             if element.tag == "controller" and element.get("index") is not None:
                 key = (element.get("type") or "", element.get("index") or "")
                 if key in controllers:

@@ -22,6 +22,7 @@ from .estate import EstateFacet
 from .migration import MigrationFacet
 from .networks import NetworkFacet
 from .node import NodeFacet
+from .perf import PerfFacet
 from .scheduler import SchedulerFacet
 from .snapshot import SnapshotFacet
 from .uri import URI, default_username, parse_uri
@@ -49,6 +50,7 @@ class Connection(
     SnapshotFacet,
     NodeFacet,
     EstateFacet,
+    PerfFacet,
 ):
     """A session with an ESX/GSX host or a vCenter, bound to what the URI names.
 

@@ -74,6 +74,8 @@
 //     disks, port groups, VMs with snapshots, tools states, guest
 //     identities and custom attributes (estate.go); tools report guest
 //     host names, IPs and file systems (0.24: none) (tools.go);
+//   - PerformanceManager.historicalInterval lists a vCenter's four intervals
+//     (an ESX host's one) (0.24: none) (perfintervals.go);
 //   - CreateScreenshot_Task writes a PNG of the VM's console beside its .vmx
 //     and GET /screen?id=MOREF serves one, as ESXi does (0.24: neither)
 //     (screenshot.go).

@@ -118,6 +118,7 @@ func (st *state) prepareInventory() error {
 	prepareHostCapabilities() // hostcaps.go
 	st.prepareAutostart()     // autostart.go
 	st.prepareNetworks()      // network.go
+	st.preparePerfIntervals() // perfintervals.go
 	if st.opts.estate == "demo" {
 		if err := st.buildDemoEstate(); err != nil { // estate.go
 			return err

@@ -19,6 +19,7 @@ from .domain import DomainFacet
 from .host import HostFacet
 from .interfaces import InterfaceFacet
 from .estate import EstateFacet
+from .events import EventsFacet
 from .migration import MigrationFacet
 from .networks import NetworkFacet
 from .node import NodeFacet
@@ -51,6 +52,7 @@ class Connection(
     NodeFacet,
     EstateFacet,
     PerfFacet,
+    EventsFacet,
 ):
     """A session with an ESX/GSX host or a vCenter, bound to what the URI names.
 

@@ -74,6 +74,11 @@
 //     disks, port groups, VMs with snapshots, tools states, guest
 //     identities and custom attributes (estate.go); tools report guest
 //     host names, IPs and file systems (0.24: none) (tools.go);
+//   - every event and task is kept; CreateCollectorForEvents applies the whole
+//     filter (entity and recursion, time, users, types, chain) over all of them
+//     and CreateCollectorForTasks exists; tasks name their user and entity and
+//     post a TaskEvent (0.24: the last 1000 events, type and entity filters
+//     only, no task collector, every task by "vcsim", no TaskEvent) (history.go);
 //   - PerformanceManager.historicalInterval lists a vCenter's four intervals
 //     (an ESX host's one) (0.24: none) (perfintervals.go);
 //   - CreateScreenshot_Task writes a PNG of the VM's console beside its .vmx

@@ -41,6 +41,7 @@ type state struct {
 	demo            *demoInfra                                      // -estate demo (estate.go)
 	guestIdentities map[types.ManagedObjectReference]*guestIdentity // what tools report (tools.go)
 	dsCapacity      map[types.ManagedObjectReference]int64          // datastores sized by the estate (dsrefresh.go)
+	hist            *history                                        // events and tasks (history.go)
 }
 
 func newState(o *options, m *simulator.Model) *state {
@@ -138,6 +139,7 @@ func (st *state) prepareInventory() error {
 			return err
 		}
 	}
+	st.startHistory() // history.go: from here on, every event and task is kept
 	return nil
 }
 

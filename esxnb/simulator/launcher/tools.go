@@ -169,7 +169,11 @@ func (u *updateWatcher) Reference() types.ManagedObjectReference {
 	return types.ManagedObjectReference{Type: "EsxnbUpdateWatcher", Value: "esxnb-update-watcher"}
 }
 
-func (u *updateWatcher) PutObject(mo.Reference) {}
+func (u *updateWatcher) PutObject(obj mo.Reference) {
+	if task, ok := obj.(*simulator.Task); ok {
+		u.st.sawTask(task) // history.go
+	}
+}
 
 func (u *updateWatcher) RemoveObject(ref types.ManagedObjectReference) {
 	if ref.Type != "VirtualMachine" {
@@ -182,6 +186,7 @@ func (u *updateWatcher) RemoveObject(ref types.ManagedObjectReference) {
 }
 
 func (u *updateWatcher) UpdateObject(obj mo.Reference, changes []types.PropertyChange) {
+	u.st.sawUpdate(obj, changes) // history.go
 	ref := obj.Reference()
 	if ref.Type != "VirtualMachine" {
 		return

@@ -97,7 +97,11 @@ def test_the_largest_sizes_that_fit_still_convert() -> None:
             "<controller type='sata' index='0' model='lsilogic'/>",
             r"<controller type='sata' model='lsilogic'>: the model must be none \(this type takes no model\)",
         ),
-        ("", "<controller type='scsi' index='0' model='megaraid'/>", r"the model must be one of auto, buslogic"),
+        (
+            "",
+            "<controller type='scsi' index='0' model='megaraid'/>",
+            r"the model must be one of auto, buslogic",
+        ),
         (
             "",
             "<disk type='file' device='disk'><source file='[ds] a.vmdk'/><target dev='sda' bus='scsi'/>"

@@ -41,7 +41,13 @@ def test_many_vms_in_few_calls_with_readable_units(conn: Connection) -> None:
         vms, ["cpu.usage.average", "mem.usage.average", "mem.consumed.average"], max_samples=30
     )
     assert samples.attrs["round_trips"] == -(-len(vms) // BATCH)  # one call per batch of 64 VMs
-    assert set(samples["entity"]) == set(vms["name"]) and set(samples["entity_type"]) == {"VirtualMachine"}
+    running = vms[vms["power_state"] == "poweredOn"]
+    assert set(samples["entity"]) == set(running["name"]) and set(samples["entity_type"]) == {
+        "VirtualMachine"
+    }
+    assert len(running) < len(vms), (
+        "a VM that is not running has no samples (the simulator follows power state)"
+    )
     per_series = samples.groupby(["moref", "counter"]).size()
     assert per_series.max() <= 30, "max_samples bounds every series"
     units = dict(zip(samples["counter"], samples["unit"]))
@@ -75,3 +81,25 @@ def test_mistakes_say_what_exists(conn: Connection) -> None:
         conn.perf(vm, "cpu.usage.average", interval="Past decade")
     with pytest.raises(errors.NotFoundError, match="no VM or host named"):
         conn.perf("no-such-vm", "cpu.usage.average")
+
+
+def test_plots_are_titled_and_labelled_with_units(conn: Connection) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from esxnb import plot
+
+    samples = conn.perf(conn.vms().head(12), ["cpu.usage.average", "mem.consumed.average"], max_samples=40)
+    with pytest.raises(errors.ValidationError, match="several counters"):
+        plot.over_time(samples)
+    ax = plot.over_time(samples, counter="cpu.usage.average", top=5)
+    assert ax.get_title() == "cpu.usage.average over time (the 5 highest)" and ax.get_ylabel().endswith("(%)")
+    assert len(ax.get_lines()) == 5
+    ax = plot.top_n(samples, 4, counter="mem.consumed.average")
+    assert ax.get_xlabel() == "mem.consumed.average (MiB)" and len(ax.get_yticklabels()) == 4
+    hosts = conn.perf(conn.hosts(), "cpu.usage.average", max_samples=60)
+    ax = plot.heatmap(hosts)
+    assert "per 5min" in ax.get_title() and ax.get_ylabel() == "entity"
+    plt.close("all")

@@ -80,7 +80,9 @@
 //     post a TaskEvent (0.24: the last 1000 events, type and entity filters
 //     only, no task collector, every task by "vcsim", no TaskEvent) (history.go);
 //   - PerformanceManager.historicalInterval lists a vCenter's four intervals
-//     (an ESX host's one) (0.24: none) (perfintervals.go);
+//     (an ESX host's one) (0.24: none), and QueryPerf has no samples for a VM
+//     that is not running or a host not serving (0.24's canned series make them
+//     busy) (perfintervals.go);
 //   - CreateScreenshot_Task writes a PNG of the VM's console beside its .vmx
 //     and GET /screen?id=MOREF serves one, as ESXi does (0.24: neither)
 //     (screenshot.go).

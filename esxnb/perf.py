@@ -2,7 +2,8 @@
 and samples for many VMs and hosts in few ``QueryPerf`` calls.
 
 ``perf()`` always sends a bounded ``maxSample`` (a server may answer nothing without one),
-batches many entities per call, turns units into what people read (percent from hundredths,
+batches many entities per call, asks for the csv format (a vCenter answers with text instead
+of one element per value; "normal" answers are read too), turns units into what people read (percent from hundredths,
 KiB as MiB where the counter counts memory) and names entities instead of morefs.
 """
 
@@ -153,7 +154,7 @@ class PerfFacet(Facet):
         ]
         names = {by_name[n].key: n for n in wanted}
         units = {by_name[n].key: by_name[n].unitInfo.key for n in wanted}
-        rows: list[dict[str, Any]] = []
+        columns: dict[str, list[Any]] = {c: [] for c in _COLUMNS}
         calls = 0
         for first in range(0, len(targets), BATCH):
             batch = targets[first : first + BATCH]
@@ -165,7 +166,7 @@ class PerfFacet(Facet):
                     maxSample=samples,
                     startTime=start,
                     endTime=end,
-                    format="normal",
+                    format="csv",  # text instead of one element per value: far less to decode
                 )
                 for mo, _name in batch
             ]
@@ -174,32 +175,56 @@ class PerfFacet(Facet):
             calls += 1
             label = {mo._moId: name for mo, name in batch}
             for answer in answers:
-                times = [info.timestamp for info in answer.sampleInfo or []]
-                for series in answer.value or []:
-                    key = series.id.counterId
-                    shown, factor = _UNITS.get(units.get(key, ""), (units.get(key, ""), 1.0))
-                    for when, value in zip(times, series.value or []):
-                        if value is None or value < 0:  # -1: no sample for that moment
-                            continue
-                        rows.append(
-                            {
-                                "time": when,
-                                "entity": label.get(answer.entity._moId, answer.entity._moId),
-                                "entity_type": answer.entity._wsdlName,
-                                "moref": answer.entity._moId,
-                                "counter": names.get(key, str(key)),
-                                "instance": series.id.instance or "",
-                                "unit": shown,
-                                "value": value * factor,
-                            }
-                        )
-        columns = ["time", "entity", "entity_type", "moref", "counter", "instance", "unit", "value"]
-        frame = pd.DataFrame(rows, columns=columns)
+                _collect(answer, label, names, units, columns)
+        frame = pd.DataFrame(columns)
         frame["time"] = pd.to_datetime(frame["time"], utc=True)
         frame = frame.sort_values(["entity", "counter", "instance", "time"], ignore_index=True)
         frame = frame.astype({"value": "Float64", "entity": "string", "counter": "string", "unit": "string"})
         frame.attrs.update({"round_trips": calls, "interval_seconds": seconds, "max_samples": samples})
         return frame
+
+
+_COLUMNS = ("time", "entity", "entity_type", "moref", "counter", "instance", "unit", "value")
+
+
+def _collect(
+    answer: Any,
+    label: dict[str, str],
+    names: dict[int, str],
+    units: dict[int, str],
+    columns: dict[str, list[Any]],
+) -> None:
+    """Append one entity's series to the column lists (column-wise: hundreds of thousands of
+    samples would be slow as one dict each)."""
+    csv = isinstance(answer, vim.PerformanceManager.EntityMetricCSV)
+    if csv:  # "interval,timestamp,interval,timestamp..."
+        fields = (answer.sampleInfoCSV or "").split(",")
+        times = [_timestamp(text) for text in fields[1::2]]
+    else:  # a server that answers "normal" whatever was asked
+        times = [info.timestamp for info in answer.sampleInfo or []]
+    moref, kind = answer.entity._moId, answer.entity._wsdlName
+    entity = label.get(moref, moref)
+    for series in answer.value or []:
+        key = series.id.counterId
+        shown, factor = _UNITS.get(units.get(key, ""), (units.get(key, ""), 1.0))
+        raw = [int(v) for v in series.value.split(",") if v] if csv and series.value else (series.value or [])
+        kept = [(t, v) for t, v in zip(times, raw) if v is not None and v >= 0]  # -1: no sample
+        n = len(kept)
+        columns["time"].extend(t for t, _v in kept)
+        columns["value"].extend(v * factor for _t, v in kept)
+        for column, value in (
+            ("entity", entity),
+            ("entity_type", kind),
+            ("moref", moref),
+            ("counter", names.get(key, str(key))),
+            ("instance", series.id.instance or ""),
+            ("unit", shown),
+        ):
+            columns[column].extend([value] * n)
+
+
+def _timestamp(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _interval_seconds(facet: PerfFacet, interval: str | int) -> int:

@@ -82,7 +82,7 @@
 //   - PerformanceManager.historicalInterval lists a vCenter's four intervals
 //     (an ESX host's one) (0.24: none), and QueryPerf has no samples for a VM
 //     that is not running or a host not serving (0.24's canned series make them
-//     busy) (perfintervals.go);
+//     busy) and honours format "csv" (0.24: normal only) (perfintervals.go);
 //   - CreateScreenshot_Task writes a PNG of the VM's console beside its .vmx
 //     and GET /screen?id=MOREF serves one, as ESXi does (0.24: neither)
 //     (screenshot.go).

@@ -5,6 +5,10 @@ package main
 // anything but realtime samples. An ESX host keeps only realtime and Past day.
 
 import (
+	"strconv"
+	"strings"
+	"time"
+
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/soap"
@@ -45,14 +49,42 @@ func (p *livePerf) QueryPerf(ctx *simulator.Context, req *types.QueryPerf) soap.
 	if !ok || res.Res == nil {
 		return body
 	}
-	for _, base := range res.Res.Returnval {
+	for i, base := range res.Res.Returnval {
 		metric, ok := base.(*types.PerfEntityMetric)
-		if !ok || !idle(metric.Entity) {
+		if !ok {
 			continue
 		}
-		metric.SampleInfo, metric.Value = nil, nil
+		if idle(metric.Entity) {
+			metric.SampleInfo, metric.Value = nil, nil
+		}
+		if i < len(req.QuerySpec) && req.QuerySpec[i].Format == string(types.PerfFormatCsv) {
+			res.Res.Returnval[i] = asCSV(metric)
+		}
 	}
 	return body
+}
+
+// asCSV is the same samples in the csv format a vCenter honours (0.24 answers "normal" only):
+// "interval,timestamp,..." for the samples and "v1,v2,..." per series.
+func asCSV(m *types.PerfEntityMetric) *types.PerfEntityMetricCSV {
+	out := &types.PerfEntityMetricCSV{PerfEntityMetricBase: m.PerfEntityMetricBase}
+	info := make([]string, 0, 2*len(m.SampleInfo))
+	for _, s := range m.SampleInfo {
+		info = append(info, strconv.Itoa(int(s.Interval)), s.Timestamp.UTC().Format(time.RFC3339))
+	}
+	out.SampleInfoCSV = strings.Join(info, ",")
+	for _, base := range m.Value {
+		ints, ok := base.(*types.PerfMetricIntSeries)
+		if !ok {
+			continue
+		}
+		values := make([]string, len(ints.Value))
+		for i, v := range ints.Value {
+			values[i] = strconv.FormatInt(v, 10)
+		}
+		out.Value = append(out.Value, types.PerfMetricSeriesCSV{PerfMetricSeries: ints.PerfMetricSeries, Value: strings.Join(values, ",")})
+	}
+	return out
 }
 
 // idle tells whether an entity does no work: a VM not powered on, a host not serving.

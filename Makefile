@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 APT_PACKAGES := golang-go golang-github-vmware-govmomi-dev chromium libvirt-clients
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system-deps venv simulator lab test test-fast clean
+.PHONY: setup system-deps venv simulator lab test test-fast clean oracle
 
 setup: system-deps venv simulator
 
@@ -37,6 +37,13 @@ lab: setup
 
 test: setup
 	$(PY) -m pytest -q -m "not slow" -p no:cacheprovider $(PYTEST_ARGS)
+
+# libvirt 9.0.0's own VMX code, built from the Debian source (a few minutes, cached in
+# $LVBENCH_WORK): the oracle of tests/test_differential.py, which is skipped without it.
+ANCHOR := ../shared/anchors/libvirt-vmx/run.sh
+oracle: venv
+	@[ -x $(ANCHOR) ] || { echo "$(ANCHOR) not found: check out ../shared next to this repository"; exit 1; }
+	ESXNB_PYTHON=$(abspath $(PY)) PASSES=1 C_LOOPS=1 PY_LOOPS=1 REPEAT=1 $(ANCHOR)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

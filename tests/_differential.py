@@ -35,8 +35,8 @@ def oracle() -> tuple[Path | None, str]:
         or not (tree / "tests" / "vmxbench-callbacks.h").is_file()
     ):
         return None, (
-            f"libvirt's VMX code is not built in {tree}: run {ANCHOR} once (Debian source, a few minutes), "
-            "or point LVBENCH_WORK at such a build"
+            f"libvirt's VMX code is not built in {tree}: run `make oracle` (or {ANCHOR}) once (Debian source, "
+            "a few minutes), or point LVBENCH_WORK at such a build"
         )
     ninja = shutil.which("ninja")
     if ninja is None:

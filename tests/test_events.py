@@ -95,3 +95,23 @@ def test_wrong_arguments_say_what_is_allowed(conn: Connection) -> None:
         conn.tasks(states="done")
     with pytest.raises(errors.NotFoundError, match="no VM or host named"):
         conn.events(entity="nope")
+
+
+def test_esxnb_operations_leave_what_a_vcenter_records(sim: Simulator, conn: Connection) -> None:
+    import re
+
+    before = _now()
+    with connect_to(sim) as on_host:
+        name = on_host.domains()["name"].iloc[0]
+        domain = on_host.domain(name)
+        domain.set_scheduler(reservation=50)
+        xml = domain.dumpxml().replace(f"<name>{name}</name>", "<name>defined-for-events</name>")
+        on_host.define(re.sub(r"\s*<uuid>[^<]*</uuid>", "", xml))
+        destinations = on_host.migration_destinations()
+        target = destinations[destinations["name"] != domain.host_name]["path"].iloc[0]
+        on_host.migrate(name, target)
+    assert set(conn.events(since=before, types="config")["vm"]) >= {name}
+    assert "defined-for-events" in set(conn.events(since=before, types="lifecycle")["vm"])
+    moved = conn.events(since=before, types="migration")
+    assert list(moved["vm"]) == [name] and "completed" in moved.iloc[0]["message"]
+    assert {"VirtualMachine.reconfigVm", "VirtualMachine.relocateVm"} <= set(conn.tasks(since=before)["name"])

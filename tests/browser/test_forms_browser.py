@@ -223,6 +223,25 @@ def _drive_migrate_form(page, server: Server, screenshot_dir: Path, shot: str) -
     _shot(form, screenshot_dir, shot)
 
 
+def _check_live_table(page, server: Server, screenshot_dir: Path, shot: str) -> None:
+    """A power-off done outside the page (raw pyVmomi) reaches the live table, highlighted."""
+    view = page.locator(".esxnb-live-table")
+    view.locator("table.esxnb-live").wait_for(timeout=30_000)
+    with connect_to(server.sim, server.uri) as direct:
+        frame = direct.domains()
+        target = frame[frame["state"] == "running"].iloc[0]
+        vm = direct.domain(target["name"]).vm
+        from esxnb.tasks import wait_for_task
+
+        wait_for_task(direct, vm.PowerOffVM_Task())
+        row = view.locator(f"tr[data-moref='{target['moref']}'].esxnb-changed")
+        try:
+            row.get_by_text("shut off").wait_for(timeout=20_000)
+            _shot(view, screenshot_dir, shot)
+        finally:
+            wait_for_task(direct, vm.PowerOnVM_Task())  # the next front end finds it running
+
+
 def _check_saved_notebook(page, server: Server) -> None:
     """Save from the page: the widget state is in the file, the password is not."""
     page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
@@ -242,6 +261,7 @@ def _drive_every_form(page, server: Server, screenshot_dir: Path, shot_prefix: s
     _check_convert_form(page, screenshot_dir, f"{shot_prefix}convert-form")
     _drive_domain_browser(page, server, screenshot_dir, f"{shot_prefix}domain-browser")
     _drive_migrate_form(page, server, screenshot_dir, f"{shot_prefix}migrate-form")
+    _check_live_table(page, server, screenshot_dir, f"{shot_prefix}live-table")
 
 
 def test_forms_in_jupyterlab(lab: Server, page, screenshot_dir: Path) -> None:

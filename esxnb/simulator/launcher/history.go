@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"reflect"
 	"sync"
+	"text/template"
 	"time"
 
 	"github.com/vmware/govmomi/simulator"
@@ -46,6 +47,12 @@ type history struct {
 	children map[types.ManagedObjectReference]bool
 }
 
+// messageFixes replace event message templates 0.24 ships broken (posting such an event
+// panics in template.Must).
+var messageFixes = map[string]string{
+	"VmMigratedEvent": "Migration of virtual machine {{.Vm.Name}} from {{.SourceHost.Name}} to {{.Host.Name}} completed",
+}
+
 // startHistory installs the stock collector whose page updates hand every new event over.
 func (st *state) startHistory() {
 	st.hist = &history{}
@@ -53,6 +60,16 @@ func (st *state) startHistory() {
 	if !ok {
 		return
 	}
+	simulator.Map.WithLock(em, func() {
+		for i := range em.Description.EventInfo {
+			info := &em.Description.EventInfo[i]
+			if fix, ok := messageFixes[info.Key]; ok {
+				info.FullFormat = fix
+			} else if _, err := template.New(info.Key).Parse(info.FullFormat); err != nil {
+				info.FullFormat = "" // better no message than a panic
+			}
+		}
+	})
 	ctx := st.internalCtx(&em.Self)
 	var ref types.ManagedObjectReference
 	simulator.Map.WithLock(em, func() {
@@ -135,6 +152,38 @@ func (st *state) postTaskEvent(info types.TaskInfo) {
 			event.Host = &types.HostEventArgument{EntityEventArgument: arg, Host: *info.Entity}
 		}
 	}
+	ctx := st.internalCtx(&em.Self)
+	simulator.Map.WithLock(em, func() { em.PostEvent(ctx, &types.PostEvent{This: em.Self, EventToPost: event}) })
+}
+
+// postMigrated records the VmMigratedEvent a vCenter posts after a VM changed host.
+func (st *state) postMigrated(vm *simulator.VirtualMachine, from types.ManagedObjectReference) {
+	em, ok := simulator.Map.Get(*st.model.ServiceContent.EventManager).(*simulator.EventManager)
+	if !ok || from.Value == "" {
+		return
+	}
+	var name string
+	var to types.ManagedObjectReference
+	simulator.Map.WithLock(vm, func() {
+		name = vm.Name
+		if vm.Runtime.Host != nil {
+			to = *vm.Runtime.Host
+		}
+	})
+	if to == from || to.Value == "" {
+		return
+	}
+	hostArg := func(ref types.ManagedObjectReference) types.HostEventArgument {
+		arg := types.HostEventArgument{Host: ref}
+		if h, ok := simulator.Map.Get(ref).(*simulator.HostSystem); ok {
+			arg.Name = h.Name
+		}
+		return arg
+	}
+	target, source := hostArg(to), hostArg(from)
+	event := &types.VmMigratedEvent{SourceHost: source}
+	event.Vm = &types.VmEventArgument{EntityEventArgument: types.EntityEventArgument{Name: name}, Vm: vm.Self}
+	event.Host = &target
 	ctx := st.internalCtx(&em.Self)
 	simulator.Map.WithLock(em, func() { em.PostEvent(ctx, &types.PostEvent{This: em.Self, EventToPost: event}) })
 }

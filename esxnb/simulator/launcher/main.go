@@ -77,8 +77,10 @@
 //   - every event and task is kept; CreateCollectorForEvents applies the whole
 //     filter (entity and recursion, time, users, types, chain) over all of them
 //     and CreateCollectorForTasks exists; tasks name their user and entity and
-//     post a TaskEvent (0.24: the last 1000 events, type and entity filters
-//     only, no task collector, every task by "vcsim", no TaskEvent) (history.go);
+//     post a TaskEvent, a migration posts VmMigratedEvent, and event message
+//     templates 0.24 ships broken are repaired (0.24: the last 1000 events, type
+//     and entity filters only, no task collector, every task by "vcsim", no
+//     TaskEvent, no VmMigratedEvent, a panic on posting one) (history.go);
 //   - PerformanceManager.historicalInterval lists a vCenter's four intervals
 //     (an ESX host's one) (0.24: none), and QueryPerf has no samples for a VM
 //     that is not running or a host not serving (0.24's canned series make them

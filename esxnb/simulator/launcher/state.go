@@ -410,6 +410,7 @@ func (st *state) afterTask(call *soapCall, before *beforeInfo, ref types.Managed
 		st.finishRegister(call, vm)
 	case "RelocateVM_Task":
 		st.fixRelocate(vm, before)
+		go st.postMigrated(vm, before.hostOf[vm.Self]) // history.go
 	}
 	if call.Method != "RegisterVM_Task" {
 		st.applyTools(vm)

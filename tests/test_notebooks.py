@@ -98,6 +98,9 @@ def test_the_expected_notebooks_exist() -> None:
         "06-migration.ipynb",
         "07-forms.ipynb",
         "08-estate.ipynb",
+        "09-events-and-tasks.ipynb",
+        "10-performance.ipynb",
+        "11-live.ipynb",
         "runbook-evacuate-host.ipynb",
         "runbook-audit-scheduler.ipynb",
     ]:
@@ -154,6 +157,9 @@ DEMO_MARKERS = {
     "06-migration": ["ESX hosts:", "now on:"],
     "07-forms": ["domains;", "application/vnd.jupyter.widget-view+json", "MigrateForm"],
     "08-estate": ["vInfo", "consolidation_needed", "powered off", "image/png"],
+    "09-events-and-tasks": ["VmMigratedEvent", "VirtualMachine.relocateVm", "image/png"],
+    "10-performance": ["QueryPerf call(s)", "cpu.usage.average", "image/png"],
+    "11-live": ["changes logged", "paused", "application/vnd.jupyter.widget-view+json"],
     "runbook-audit-scheduler": ["reservation above maximum"],
     "runbook-evacuate-host": ["planned (dry run)"],
 }

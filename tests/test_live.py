@@ -92,8 +92,10 @@ def test_watch_refuses_what_it_cannot_follow(conn: Connection) -> None:
         conn.watch("disks")
 
 
-def test_hosts_follow_too(conn: Connection, sim: Simulator) -> None:
-    with conn.watch("hosts") as live:
+def test_hosts_follow_too_and_interval_gathers_changes(conn: Connection, sim: Simulator) -> None:
+    with pytest.raises(errors.ValidationError, match="interval must be >= 0"):
+        conn.watch("hosts", interval=-1)
+    with conn.watch("hosts", interval=0.5) as live:
         assert len(live.frame) == len(conn.hosts())
         assert "running" in repr(live)
 

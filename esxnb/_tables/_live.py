@@ -80,7 +80,8 @@ class LiveTable:
     something, from the watching thread. ``stop()`` (or leaving a
     ``with`` block, or the interpreter exiting) ends the watch and destroys the server's filter.
     ``updates`` counts the change batches applied, ``reads`` the table reads made (one at start
-    when the table needs host autostart data; never one per change).
+    when the table needs host autostart data; never one per change). ``interval`` (seconds)
+    applies changes at most that often, gathered into one batch (None: as they come).
     """
 
     def __init__(
@@ -90,6 +91,7 @@ class LiveTable:
         *,
         on_change: Callable[[LiveTable, pd.DataFrame], None] | None = None,
         key: str | None = None,
+        interval: float | None = None,
     ) -> None:
         import pandas as pd
 
@@ -101,6 +103,9 @@ class LiveTable:
         self.key = key or ("moref" if "moref" in spec.column_names else "vm_moref")
         if self.key not in spec.column_names:
             raise errors.ValidationError(f"table {spec.name} has no moref column to follow its rows by")
+        if interval is not None and interval < 0:
+            raise errors.ValidationError(f"interval must be >= 0 seconds, not {interval}")
+        self.interval = interval
         self._conn = conn
         self._callbacks: list[Callable[[LiveTable, pd.DataFrame], None]] = [on_change] if on_change else []
         self._lock = threading.Lock()
@@ -173,6 +178,8 @@ class LiveTable:
             ):
                 self._apply(batch)
                 self._ready.set()
+                if self.interval:  # let changes gather on the server: fewer, larger batches
+                    self._stop.wait(self.interval)
         except errors.TaskCancelledError:
             pass
         except BaseException as exc:  # noqa: BLE001 - kept for the caller: the thread has no one to tell

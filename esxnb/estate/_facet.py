@@ -156,10 +156,11 @@ class EstateFacet(Facet):
         """A table that stays live (``domains``, ``hosts``, ``vms``, ``datastores``... any table
         with one row per object): one filter on the server, changes applied to ``live.frame``
         as they happen, logged in ``live.changes``, never refetched. Stop it with
-        ``live.stop()`` or a ``with`` block."""
+        ``live.stop()`` or a ``with`` block. ``interval``: apply changes at most every that
+        many seconds, gathered (None: as they come)."""
         if table not in TABLES:
             raise errors.ValidationError(f"unknown table {table!r}; the tables are {', '.join(TABLES)}")
-        return LiveTable(self._conn, TABLES[table], on_change=on_change).wait_ready()
+        return LiveTable(self._conn, TABLES[table], on_change=on_change, interval=interval).wait_ready()
 
     def estate(self, tables: Iterable[str] | None = None, *, progress: ProgressLike = None) -> Estate:
         """The asked-for tables (default: every estate table) in an :class:`Estate`, from ONE

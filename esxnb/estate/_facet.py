@@ -151,7 +151,11 @@ class EstateFacet(Facet):
         return self.estate(["datastore_files"])["datastore_files"]
 
     def watch(
-        self, table: str, *, on_change: Callable[[LiveTable, pd.DataFrame], None] | None = None
+        self,
+        table: str,
+        *,
+        interval: float | None = None,
+        on_change: Callable[[LiveTable, pd.DataFrame], None] | None = None,
     ) -> LiveTable:
         """A table that stays live (``domains``, ``hosts``, ``vms``, ``datastores``... any table
         with one row per object): one filter on the server, changes applied to ``live.frame``

@@ -213,19 +213,7 @@ class EventsFacet(Facet):
                 collector = manager.CreateCollectorForEvents(filter=spec)
         except errors.EsxnbError as exc:
             raise _unsupported(exc, "events", conn) from exc
-        found: list[Any] = []
-        try:
-            while True:
-                with translate("cannot read events"):
-                    page = collector.ReadNextEvents(maxCount=PAGE) or []
-                found.extend(page)
-                if len(page) < PAGE:
-                    break
-        finally:
-            try:
-                collector.DestroyCollector()
-            except Exception:  # noqa: BLE001 - the session drops it anyway
-                pass
+        found = _read_all(collector, collector.ReadNextEvents, "events")
         categories = _categories(conn)
         rows = []
         for event in found:
@@ -320,19 +308,7 @@ class EventsFacet(Facet):
                 collector = conn.content.taskManager.CreateCollectorForTasks(filter=spec)
         except errors.EsxnbError as exc:
             raise _unsupported(exc, "a task history", conn) from exc
-        found: list[Any] = []
-        try:
-            while True:
-                with translate("cannot read tasks"):
-                    page = collector.ReadNextTasks(maxCount=PAGE) or []
-                found.extend(page)
-                if len(page) < PAGE:
-                    break
-        finally:
-            try:
-                collector.DestroyCollector()
-            except Exception:  # noqa: BLE001
-                pass
+        found = _read_all(collector, collector.ReadNextTasks, "tasks")
         frame = _task_frame(found)
         if limit is not None:
             frame = frame.tail(limit).reset_index(drop=True)
@@ -345,6 +321,23 @@ class EventsFacet(Facet):
             refs = list(content.taskManager.recentTask or [])
             infos = [props.get("info") for props in retrieve(content, refs, ["info"]).values()]
         return _task_frame([info for info in infos if info is not None])
+
+
+def _read_all(collector: Any, read_next: Any, what: str) -> list[Any]:
+    """Every item of a history collector, in pages of :data:`PAGE`; the collector destroyed after."""
+    found: list[Any] = []
+    try:
+        while True:
+            with translate(f"cannot read {what}"):
+                page = read_next(maxCount=PAGE) or []
+            found.extend(page)
+            if len(page) < PAGE:
+                return found
+    finally:
+        try:
+            collector.DestroyCollector()
+        except Exception:  # noqa: BLE001 - the session drops it anyway
+            pass
 
 
 def _task_frame(infos: list[Any]) -> pd.DataFrame:

@@ -290,18 +290,20 @@ func eventMatches(event types.BaseEvent, f *types.EventFilterSpec) bool {
 // -- the collectors -------------------------------------------------------------------------
 
 // historyCollector is a page-less view over the launcher's history: position pos in the
-// list of matching items, oldest first (ReadNext reads forward from it).
+// list of matching items, oldest first (ReadNext reads forward from it). count says how many
+// items match now.
 type historyCollector struct {
-	st  *state
-	pos int
+	st    *state
+	pos   int
+	count func() int
 }
 
-func (c *historyCollector) window(n, max int32, forward bool) (int, int) {
-	size := int(max)
+// window moves the position by up to max items and returns the slice bounds read.
+func (c *historyCollector) window(n, max int, forward bool) (int, int) {
 	if forward {
-		start, end := c.pos, c.pos+size
-		if end > int(n) {
-			end = int(n)
+		start, end := c.pos, c.pos+max
+		if end > n {
+			end = n
 		}
 		if start > end {
 			start = end
@@ -309,15 +311,43 @@ func (c *historyCollector) window(n, max int32, forward bool) (int, int) {
 		c.pos = end
 		return start, end
 	}
-	end, start := c.pos, c.pos-size
+	end, start := c.pos, c.pos-max
 	if start < 0 {
 		start = 0
 	}
-	if end > int(n) {
-		end = int(n)
+	if end > n {
+		end = n
 	}
 	c.pos = start
 	return start, end
+}
+
+// readPage is one ReadNext/ReadPrevious over items, or the fault for a bad maxCount.
+func readPage[T any](c *historyCollector, items []T, max int32, forward bool) ([]T, *soap.Fault) {
+	if max <= 0 || max > 1000 {
+		return nil, simulator.Fault("maxCount must be 1..1000", &types.InvalidArgument{InvalidProperty: "maxCount"})
+	}
+	start, end := c.window(len(items), int(max), forward)
+	return items[start:end], nil
+}
+
+func (c *historyCollector) RewindCollector(ctx *simulator.Context, req *types.RewindCollector) soap.HasFault {
+	c.pos = 0
+	return &methods.RewindCollectorBody{Res: new(types.RewindCollectorResponse)}
+}
+
+func (c *historyCollector) ResetCollector(ctx *simulator.Context, req *types.ResetCollector) soap.HasFault {
+	c.pos = c.count()
+	return &methods.ResetCollectorBody{Res: new(types.ResetCollectorResponse)}
+}
+
+func (c *historyCollector) SetCollectorPageSize(ctx *simulator.Context, req *types.SetCollectorPageSize) soap.HasFault {
+	return &methods.SetCollectorPageSizeBody{Res: new(types.SetCollectorPageSizeResponse)}
+}
+
+func (c *historyCollector) DestroyCollector(ctx *simulator.Context, req *types.DestroyCollector) soap.HasFault {
+	simulator.Map.Remove(req.This)
+	return &methods.DestroyCollectorBody{Res: new(types.DestroyCollectorResponse)}
 }
 
 type eventCollector struct {
@@ -341,48 +371,21 @@ func (c *eventCollector) matching() []types.BaseEvent {
 }
 
 func (c *eventCollector) ReadNextEvents(ctx *simulator.Context, req *types.ReadNextEvents) soap.HasFault {
-	return c.read(req.MaxCount, true)
+	events, fault := readPage(&c.historyCollector, c.matching(), req.MaxCount, true)
+	body := &methods.ReadNextEventsBody{Fault_: fault}
+	if fault == nil {
+		body.Res = &types.ReadNextEventsResponse{Returnval: events}
+	}
+	return body
 }
 
 func (c *eventCollector) ReadPreviousEvents(ctx *simulator.Context, req *types.ReadPreviousEvents) soap.HasFault {
-	body := &methods.ReadPreviousEventsBody{}
-	next := c.read(req.MaxCount, false).(*methods.ReadNextEventsBody)
-	body.Fault_ = next.Fault_
-	if next.Res != nil {
-		body.Res = &types.ReadPreviousEventsResponse{Returnval: next.Res.Returnval}
+	events, fault := readPage(&c.historyCollector, c.matching(), req.MaxCount, false)
+	body := &methods.ReadPreviousEventsBody{Fault_: fault}
+	if fault == nil {
+		body.Res = &types.ReadPreviousEventsResponse{Returnval: events}
 	}
 	return body
-}
-
-func (c *eventCollector) read(max int32, forward bool) soap.HasFault {
-	body := &methods.ReadNextEventsBody{}
-	if max <= 0 || max > 1000 {
-		body.Fault_ = simulator.Fault("maxCount must be 1..1000", &types.InvalidArgument{InvalidProperty: "maxCount"})
-		return body
-	}
-	events := c.matching()
-	start, end := c.window(int32(len(events)), max, forward)
-	body.Res = &types.ReadNextEventsResponse{Returnval: events[start:end]}
-	return body
-}
-
-func (c *eventCollector) RewindCollector(ctx *simulator.Context, req *types.RewindCollector) soap.HasFault {
-	c.pos = 0
-	return &methods.RewindCollectorBody{Res: new(types.RewindCollectorResponse)}
-}
-
-func (c *eventCollector) ResetCollector(ctx *simulator.Context, req *types.ResetCollector) soap.HasFault {
-	c.pos = len(c.matching())
-	return &methods.ResetCollectorBody{Res: new(types.ResetCollectorResponse)}
-}
-
-func (c *eventCollector) SetCollectorPageSize(ctx *simulator.Context, req *types.SetCollectorPageSize) soap.HasFault {
-	return &methods.SetCollectorPageSizeBody{Res: new(types.SetCollectorPageSizeResponse)}
-}
-
-func (c *eventCollector) DestroyCollector(ctx *simulator.Context, req *types.DestroyCollector) soap.HasFault {
-	simulator.Map.Remove(c.Self)
-	return &methods.DestroyCollectorBody{Res: new(types.DestroyCollectorResponse)}
 }
 
 type taskCollector struct {
@@ -446,46 +449,21 @@ func (c *taskCollector) matching() []types.TaskInfo {
 }
 
 func (c *taskCollector) ReadNextTasks(ctx *simulator.Context, req *types.ReadNextTasks) soap.HasFault {
-	body := &methods.ReadNextTasksBody{}
-	if req.MaxCount <= 0 || req.MaxCount > 1000 {
-		body.Fault_ = simulator.Fault("maxCount must be 1..1000", &types.InvalidArgument{InvalidProperty: "maxCount"})
-		return body
+	tasks, fault := readPage(&c.historyCollector, c.matching(), req.MaxCount, true)
+	body := &methods.ReadNextTasksBody{Fault_: fault}
+	if fault == nil {
+		body.Res = &types.ReadNextTasksResponse{Returnval: tasks}
 	}
-	tasks := c.matching()
-	start, end := c.window(int32(len(tasks)), req.MaxCount, true)
-	body.Res = &types.ReadNextTasksResponse{Returnval: tasks[start:end]}
 	return body
 }
 
 func (c *taskCollector) ReadPreviousTasks(ctx *simulator.Context, req *types.ReadPreviousTasks) soap.HasFault {
-	body := &methods.ReadPreviousTasksBody{}
-	if req.MaxCount <= 0 || req.MaxCount > 1000 {
-		body.Fault_ = simulator.Fault("maxCount must be 1..1000", &types.InvalidArgument{InvalidProperty: "maxCount"})
-		return body
+	tasks, fault := readPage(&c.historyCollector, c.matching(), req.MaxCount, false)
+	body := &methods.ReadPreviousTasksBody{Fault_: fault}
+	if fault == nil {
+		body.Res = &types.ReadPreviousTasksResponse{Returnval: tasks}
 	}
-	tasks := c.matching()
-	start, end := c.window(int32(len(tasks)), req.MaxCount, false)
-	body.Res = &types.ReadPreviousTasksResponse{Returnval: tasks[start:end]}
 	return body
-}
-
-func (c *taskCollector) RewindCollector(ctx *simulator.Context, req *types.RewindCollector) soap.HasFault {
-	c.pos = 0
-	return &methods.RewindCollectorBody{Res: new(types.RewindCollectorResponse)}
-}
-
-func (c *taskCollector) ResetCollector(ctx *simulator.Context, req *types.ResetCollector) soap.HasFault {
-	c.pos = len(c.matching())
-	return &methods.ResetCollectorBody{Res: new(types.ResetCollectorResponse)}
-}
-
-func (c *taskCollector) SetCollectorPageSize(ctx *simulator.Context, req *types.SetCollectorPageSize) soap.HasFault {
-	return &methods.SetCollectorPageSizeBody{Res: new(types.SetCollectorPageSizeResponse)}
-}
-
-func (c *taskCollector) DestroyCollector(ctx *simulator.Context, req *types.DestroyCollector) soap.HasFault {
-	simulator.Map.Remove(c.Self)
-	return &methods.DestroyCollectorBody{Res: new(types.DestroyCollectorResponse)}
 }
 
 // -- the SOAP side -----------------------------------------------------------------------------
@@ -510,6 +488,7 @@ func (st *state) createEventCollector(w http.ResponseWriter, call *soapCall, bod
 	}
 	c := &eventCollector{filter: req.Filter}
 	c.st = st
+	c.count = func() int { return len(c.matching()) }
 	c.Self = st.nextCollectorRef("EventHistoryCollector")
 	c.Filter = req.Filter
 	simulator.Map.Put(c)
@@ -528,6 +507,7 @@ func (st *state) createTaskCollector(w http.ResponseWriter, call *soapCall, body
 	}
 	c := &taskCollector{filter: req.Filter}
 	c.st = st
+	c.count = func() int { return len(c.matching()) }
 	c.Self = st.nextCollectorRef("TaskHistoryCollector")
 	c.Filter = req.Filter
 	simulator.Map.Put(c)

@@ -46,7 +46,7 @@ def _estate(conn: Any, args: argparse.Namespace) -> Reply:
 
 
 def _health(conn: Any, args: argparse.Namespace) -> Reply:
-    from .estate import SEVERITIES
+    from .estate import SEVERITIES, reaching
 
     thresholds = dict(args.threshold or [])
     findings = conn.health(**thresholds)
@@ -56,10 +56,7 @@ def _health(conn: Any, args: argparse.Namespace) -> Reply:
             raise errors.ExistsError(f"{out} exists: choose another name or pass --overwrite")
         findings.to_csv(out, index=False)
     counts = findings["severity"].value_counts()
-    status = 0
-    if args.fail_on:
-        worst = [s for s in SEVERITIES[SEVERITIES.index(args.fail_on) :] if counts.get(s, 0)]
-        status = FAIL_EXIT if worst else 0
+    status = FAIL_EXIT if args.fail_on and len(reaching(findings, args.fail_on)) else 0
     rows = [[f.severity, f.rule, f.entity, f.message] for f in findings.itertuples()]
     text = vsh_table(("Severity", "Rule", "Entity", "Finding"), rows) if rows else "no findings\n"
     text += "\n" + ", ".join(f"{counts.get(s, 0)} {s}" for s in reversed(SEVERITIES)) + "\n"

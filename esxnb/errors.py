@@ -19,6 +19,7 @@
     │   ├── XMLSyntaxError            malformed or unsafe domain XML
     │   └── RestrictionError          a value breaks an ESX restriction
     ├── ValidationError               a bad argument (scheduler values, names...)
+    ├── HealthCheckFailed             health findings reached a runbook's fail_on level
     ├── OperationError                a domain operation cannot be done
     │   ├── ToolsNotAvailableError    needs VMware tools in the guest
     │   ├── ExistsError               the name is taken (snapshot, network, volume...)
@@ -65,6 +66,7 @@ __all__ = [
     "XMLSyntaxError",
     "RestrictionError",
     "ValidationError",
+    "HealthCheckFailed",
     "OperationError",
     "ToolsNotAvailableError",
     "ExistsError",
@@ -175,6 +177,11 @@ class RestrictionError(ConversionError):
 
 class ValidationError(EsxnbError, ValueError):
     pass
+
+
+class HealthCheckFailed(EsxnbError):
+    """Findings at least as severe as the level asked for (``esxnb.estate.fail_on``); a runbook
+    ends with it so that papermill, cron or CI see a non-zero exit."""
 
 
 class OperationError(EsxnbError):

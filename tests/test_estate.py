@@ -323,6 +323,22 @@ def test_every_health_rule_fires_on_the_demo_estate(estate: Estate) -> None:
     assert "ams-prod-vmfs02" in set(full["entity"])
 
 
+def test_fail_on_raises_only_at_the_level_asked(estate: Estate) -> None:
+    from esxnb.estate import fail_on, reaching
+
+    findings = estate.health()
+    assert len(reaching(findings, "info")) == len(findings)
+    assert set(reaching(findings, "warning")["severity"]) == {"warning", "critical"}
+    fail_on(findings, None)
+    fail_on(findings[findings["severity"] == "info"], "warning")
+    with pytest.raises(
+        esxnb.errors.HealthCheckFailed, match=r"critical finding\(s\) at or above 'critical'.*datastore_free"
+    ):
+        fail_on(findings, "critical")
+    with pytest.raises(esxnb.errors.ValidationError, match="'fatal' is not one of info, warning, critical"):
+        fail_on(findings, "fatal")
+
+
 def _one_row(frame: pd.DataFrame, **values: Any) -> pd.DataFrame:
     row = frame.iloc[[0]].copy()
     for column, value in values.items():

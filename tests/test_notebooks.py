@@ -103,6 +103,7 @@ def test_the_expected_notebooks_exist() -> None:
         "11-live.ipynb",
         "runbook-evacuate-host.ipynb",
         "runbook-audit-scheduler.ipynb",
+        "runbook-health-check.ipynb",
     ]:
         assert expected in names
 
@@ -162,6 +163,7 @@ DEMO_MARKERS = {
     "11-live": ["changes logged", "paused", "application/vnd.jupyter.widget-view+json"],
     "runbook-audit-scheduler": ["reservation above maximum"],
     "runbook-evacuate-host": ["planned (dry run)"],
+    "runbook-health-check": ["critical", "consolidation_needed", "health check done"],
 }
 
 
@@ -456,3 +458,51 @@ def test_binder_dockerfile_from_repo2docker(tmp_path: Path) -> None:
     assert 'pip install --no-cache-dir -r "binder/requirements.txt"' in dockerfile
     assert "RUN ./binder/postBuild" in dockerfile
     assert 'R2D_ENTRYPOINT="${REPO_DIR}/binder/start"' in dockerfile
+
+
+@pytest.mark.simulator
+def test_health_runbook_fails_on_critical_and_writes_its_report(tmp_path: Path) -> None:
+    import pandas as pd
+
+    report = tmp_path / "health.xlsx"
+    result = _papermill(
+        NOTEBOOKS_DIR / "runbook-health-check.ipynb",
+        tmp_path / "out.ipynb",
+        _clean_env(),
+        ("fail_on", "critical"),
+        ("report_path", str(report)),
+    )
+    assert result.returncode != 0
+    assert "HealthCheckFailed" in result.stderr and "at or above 'critical'" in result.stderr
+    findings = pd.read_excel(report, sheet_name="findings")
+    summary = pd.read_excel(report, sheet_name="summary")
+    assert {"critical", "warning", "info"} <= set(findings["severity"])
+    assert "datastore_free" in set(findings.loc[findings["severity"] == "critical", "rule"])
+    assert set(summary["rule"]) >= {"snapshot_old", "orphaned_files", "host_state"}
+
+
+@pytest.mark.simulator
+def test_health_runbook_takes_thresholds_and_keeps_an_existing_report(tmp_path: Path) -> None:
+    report = tmp_path / "health.csv"
+    result = _papermill(
+        NOTEBOOKS_DIR / "runbook-health-check.ipynb",
+        tmp_path / "out.ipynb",
+        _clean_env(),
+        ("snapshot_age_days", "100000"),
+        ("datastore_free_pct", "0"),
+        ("report_path", str(report)),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rules = {row["rule"] for row in _read_csv(report)}
+    assert "snapshot_old" not in rules and "datastore_free" not in rules
+    assert "orphaned_files" in rules
+
+    report.write_text("keep me\n")
+    result = _papermill(
+        NOTEBOOKS_DIR / "runbook-health-check.ipynb",
+        tmp_path / "again.ipynb",
+        _clean_env(),
+        ("report_path", str(report)),
+    )
+    assert result.returncode != 0 and "exists" in result.stderr
+    assert report.read_text() == "keep me\n"

@@ -12,7 +12,7 @@ from ._diff import KEYS, VOLATILE, diff_estates
 from ._estate import Estate, read_estate
 from ._excel import LAYOUTS, write_excel
 from ._facet import ESTATE_TABLES, EstateFacet, table_spec
-from ._health import RULES, SEVERITIES, THRESHOLDS, health
+from ._health import RULES, SEVERITIES, THRESHOLDS, fail_on, health, reaching
 from ._history import history
 from ._registry import DEFAULT_TABLES, RVTOOLS, TABLES
 
@@ -23,6 +23,8 @@ __all__ = [
     "diff_estates",
     "write_excel",
     "health",
+    "reaching",
+    "fail_on",
     "EstateFacet",
     "table_spec",
     "TABLES",

@@ -16,7 +16,7 @@ from .. import errors
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["health", "THRESHOLDS", "RULES", "SEVERITIES", "Rule"]
+__all__ = ["health", "reaching", "fail_on", "THRESHOLDS", "RULES", "SEVERITIES", "Rule"]
 
 SEVERITIES = ("info", "warning", "critical")
 THRESHOLDS: dict[str, float] = {
@@ -389,3 +389,23 @@ def health(tables: Tables, **thresholds: float) -> pd.DataFrame:
     frame.attrs["skipped"] = skipped
     frame.attrs["thresholds"] = th
     return frame
+
+
+def reaching(findings: pd.DataFrame, level: str) -> pd.DataFrame:
+    """The findings at least as severe as ``level`` (one of :data:`SEVERITIES`)."""
+    if level not in SEVERITIES:
+        raise errors.ValidationError(f"severity {level!r} is not one of {', '.join(SEVERITIES)}")
+    return findings[findings["severity"] >= level]
+
+
+def fail_on(findings: pd.DataFrame, level: str | None) -> None:
+    """Raise :class:`~esxnb.errors.HealthCheckFailed` when a finding is at least as severe as
+    ``level``; ``None`` or ``""`` never fails. A runbook's last cell, for an exit status."""
+    if not level:
+        return
+    bad = reaching(findings, level)
+    if len(bad):
+        counts = bad["severity"].value_counts()
+        summary = ", ".join(f"{counts[s]} {s}" for s in reversed(SEVERITIES) if counts.get(s, 0))
+        rules = ", ".join(sorted(set(bad["rule"])))
+        raise errors.HealthCheckFailed(f"{summary} finding(s) at or above {level!r} (rules: {rules})")

@@ -104,6 +104,7 @@ def test_the_expected_notebooks_exist() -> None:
         "runbook-evacuate-host.ipynb",
         "runbook-audit-scheduler.ipynb",
         "runbook-health-check.ipynb",
+        "runbook-snapshot-cleanup.ipynb",
     ]:
         assert expected in names
 
@@ -164,6 +165,7 @@ DEMO_MARKERS = {
     "runbook-audit-scheduler": ["reservation above maximum"],
     "runbook-evacuate-host": ["planned (dry run)"],
     "runbook-health-check": ["critical", "consolidation_needed", "health check done"],
+    "runbook-snapshot-cleanup": ["would delete (dry run)", "nothing deleted", "image/png"],
 }
 
 
@@ -506,3 +508,75 @@ def test_health_runbook_takes_thresholds_and_keeps_an_existing_report(tmp_path: 
     )
     assert result.returncode != 0 and "exists" in result.stderr
     assert report.read_text() == "keep me\n"
+
+
+@pytest.fixture
+def demo_sim() -> Iterator[Simulator]:
+    """The lab's demo estate, for one test that changes it."""
+    with Simulator(estate="demo", seed=0) as sim:
+        yield sim
+
+
+def _snapshot_ids(sim: Simulator) -> set[tuple[str, str]]:
+    import esxnb
+
+    with esxnb.connect(
+        f"vpx://{sim.host}:{sim.port}/", auth=(sim.username, sim.password), ca_file=sim.ca_file
+    ) as conn:
+        frame = conn.snapshots()
+    return set(zip(frame["domain"], frame["moref"]))
+
+
+@pytest.mark.simulator
+def test_snapshot_cleanup_dry_run_and_guard_delete_nothing(demo_sim: Simulator, tmp_path: Path) -> None:
+    before = _snapshot_ids(demo_sim)
+    report = tmp_path / "plan.csv"
+    result = _papermill(
+        NOTEBOOKS_DIR / "runbook-snapshot-cleanup.ipynb",
+        tmp_path / "out.ipynb",
+        _clean_env(**_sim_env(demo_sim)),
+        ("older_than_days", "300"),
+        ("report_path", str(report)),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = _read_csv(report)
+    assert rows and all(float(row["age_days"]) > 300 for row in rows)
+    assert {row["outcome"] for row in rows} <= {
+        "would delete (dry run)",
+        "skipped: name not unique in its tree",
+    }
+
+    result = _papermill(
+        NOTEBOOKS_DIR / "runbook-snapshot-cleanup.ipynb",
+        tmp_path / "guarded.ipynb",
+        _clean_env(**_sim_env(demo_sim)),
+        ("older_than_days", "300"),
+        ("dry_run", "False"),
+        ("max_deletions", "3"),
+    )
+    assert result.returncode != 0 and "more than max_deletions=3: nothing deleted" in result.stderr
+    assert _snapshot_ids(demo_sim) == before
+
+
+@pytest.mark.simulator
+def test_snapshot_cleanup_deletes_what_it_selects(demo_sim: Simulator, tmp_path: Path) -> None:
+    before = _snapshot_ids(demo_sim)
+    report = tmp_path / "done.csv"
+    result = _papermill(
+        NOTEBOOKS_DIR / "runbook-snapshot-cleanup.ipynb",
+        tmp_path / "out.ipynb",
+        _clean_env(**_sim_env(demo_sim)),
+        ("older_than_days", "300"),
+        ("domain_pattern", "ams-*"),
+        ("dry_run", "False"),
+        ("max_deletions", "100"),
+        ("report_path", str(report)),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = _read_csv(report)
+    deleted = {(row["domain"], row["name"]) for row in rows if row["outcome"] == "deleted"}
+    assert deleted and all(domain.startswith("ams-") for domain, _ in deleted)
+    after = _snapshot_ids(demo_sim)
+    assert after < before
+    assert len(before) - len(after) == len(deleted), "exactly the reported snapshots are gone"
+    assert all(not domain.startswith("fra-") for domain, _ in before - after)

@@ -105,6 +105,7 @@ def test_the_expected_notebooks_exist() -> None:
         "runbook-audit-scheduler.ipynb",
         "runbook-health-check.ipynb",
         "runbook-snapshot-cleanup.ipynb",
+        "runbook-capacity-report.ipynb",
     ]:
         assert expected in names
 
@@ -165,6 +166,7 @@ DEMO_MARKERS = {
     "runbook-audit-scheduler": ["reservation above maximum"],
     "runbook-evacuate-host": ["planned (dry run)"],
     "runbook-health-check": ["critical", "consolidation_needed", "health check done"],
+    "runbook-capacity-report": ["room_for_average_vms", "ams-dev", "3 breach(es)", "image/png"],
     "runbook-snapshot-cleanup": ["would delete (dry run)", "nothing deleted", "image/png"],
 }
 
@@ -580,3 +582,57 @@ def test_snapshot_cleanup_deletes_what_it_selects(demo_sim: Simulator, tmp_path:
     assert after < before
     assert len(before) - len(after) == len(deleted), "exactly the reported snapshots are gone"
     assert all(not domain.startswith("fra-") for domain, _ in before - after)
+
+
+@pytest.mark.simulator
+def test_capacity_runbook_reports_per_cluster_and_fails_on_breach(
+    demo_sim: Simulator, tmp_path: Path
+) -> None:
+    import pandas as pd
+
+    import esxnb
+
+    report = tmp_path / "capacity.xlsx"
+    result = _papermill(
+        NOTEBOOKS_DIR / "runbook-capacity-report.ipynb",
+        tmp_path / "out.ipynb",
+        _clean_env(**_sim_env(demo_sim)),
+        ("report_path", str(report)),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    book = pd.read_excel(report, sheet_name=None)
+    assert set(book) == {"clusters", "hosts", "datastores", "breaches"}
+    clusters = book["clusters"].set_index("cluster")
+    # The same figure read another way: running domains' vCPUs on each cluster's hosts.
+    with esxnb.connect(
+        f"vpx://{demo_sim.host}:{demo_sim.port}/",
+        auth=(demo_sim.username, demo_sim.password),
+        ca_file=demo_sim.ca_file,
+    ) as conn:
+        cluster_of = dict(zip(conn.hosts()["name"], conn.hosts()["cluster"]))
+        domains = conn.domains()
+    running = domains[domains["state"] == "running"]
+    for name in ("ams-prod", "fra-prod"):
+        expected = running[running["host"].map(cluster_of) == name]["vcpus"].sum()
+        assert clusters.loc[name, "vcpus"] == expected
+    breaches = book["breaches"]
+    assert ("ams-dev", "vcpus_per_core") in set(zip(breaches["object"], breaches["check"]))
+    assert ("ams-prod-vmfs02", "free_pct") in set(zip(breaches["object"], breaches["check"]))
+
+    result = _papermill(
+        NOTEBOOKS_DIR / "runbook-capacity-report.ipynb",
+        tmp_path / "fail.ipynb",
+        _clean_env(**_sim_env(demo_sim)),
+        ("fail_on_breach", "True"),
+    )
+    assert result.returncode != 0 and "CapacityBreach" in result.stderr and "ams-dev" in result.stderr
+    result = _papermill(
+        NOTEBOOKS_DIR / "runbook-capacity-report.ipynb",
+        tmp_path / "pass.ipynb",
+        _clean_env(**_sim_env(demo_sim)),
+        ("fail_on_breach", "True"),
+        ("max_vcpus_per_core", "100"),
+        ("max_memory_pct", "10000"),
+        ("min_datastore_free_pct", "0"),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]

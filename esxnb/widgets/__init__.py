@@ -3,7 +3,8 @@
 ``ConnectForm`` (-> ``form.connection``), ``ConvertForm`` (VMX <-> domain XML),
 ``MigrateForm`` (move a domain through vCenter), ``DomainBrowser`` (domains table,
 lifecycle buttons, scheduler editor) and ``LiveTableView`` (a ``conn.watch(...)`` table
-redrawn as the server changes). Every form displays itself: ``form = ConnectForm(); form``.
+redrawn as the server changes), ``EstateDashboard`` (KPI cards, findings, capacity, a live
+table). Every form displays itself: ``form = ConnectForm(); form``.
 The other forms accept a Connection or a ConnectForm (and follow its connection).
 """
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from .browser import DomainBrowser
     from .connect import ConnectForm
     from .convert import ConvertForm
+    from .dashboard import EstateDashboard
     from .live import LiveTableView
     from .migrate import MigrateForm
 
@@ -26,6 +28,7 @@ _EXPORTS = {
     "DomainBrowser": ".browser",
     "MigrateForm": ".migrate",
     "LiveTableView": ".live",
+    "EstateDashboard": ".dashboard",
 }
-__all__ = ["ConnectForm", "ConvertForm", "DomainBrowser", "MigrateForm", "LiveTableView"]
+__all__ = ["ConnectForm", "ConvertForm", "DomainBrowser", "MigrateForm", "LiveTableView", "EstateDashboard"]
 __getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -61,6 +61,17 @@ def _read(conn: Connection, vm: str) -> pd.DataFrame:
     return conn.domain(vm).snapshots()
 
 
+def _current(conn: Connection, vm: str) -> str:
+    snapshot = conn.domain(vm).current_snapshot()
+    assert snapshot is not None, f"{vm} runs from no snapshot"
+    return snapshot.name
+
+
+def _frame(chart: PerfChart) -> pd.DataFrame:
+    assert chart.frame is not None, "nothing queried yet"
+    return chart.frame
+
+
 def _label_name(label: str) -> str:
     return label.split(" · ")[0].lstrip("\u00a0└● ")
 
@@ -94,9 +105,9 @@ def test_tree_matches_the_server(conn: Connection, plan: dict[str, str], sim: Si
     position = {name: i for i, name in enumerate(rows["name"])}
     assert all(position[p] < position[n] for n, p in zip(rows["name"], rows["parent"]) if pd.notna(p))
     assert rows["depth"].max() >= 2
-    current = conn.domain(vm).current_snapshot()
+    current = _current(conn, vm)
     marked = [_label_name(label) for label in labels if "●" in label]
-    assert marked == [current.name] and "current" in labels[position[current.name]]
+    assert marked == [current] and "current" in labels[position[current]]
     for label, created in zip(labels, rows["created"], strict=True):
         assert f"{created:%Y-%m-%d %H:%M}" in label and " old" in label
     assert manager.selected is None and manager.revert_button.disabled and manager.delete_button.disabled
@@ -152,7 +163,7 @@ def test_a_duplicate_name_is_refused(conn: Connection, plan: dict[str, str]) -> 
 def test_revert_asks_and_keep_does_nothing(conn: Connection, plan: dict[str, str]) -> None:
     vm = plan["revert"]
     rows = _read(conn, vm)
-    current = conn.domain(vm).current_snapshot().name
+    current = _current(conn, vm)
     target = str(rows[rows["name"] != current]["name"].iloc[0])
     manager = SnapshotManager(conn, vm)
     manager.select(target)
@@ -161,16 +172,44 @@ def test_revert_asks_and_keep_does_nothing(conn: Connection, plan: dict[str, str
     assert f"Really revert <b>{vm}</b> to snapshot <b>{target}</b>?" in manager.confirmation.text.value
     manager.confirmation.keep_button.click()
     assert manager.status.text == "nothing reverted" and not manager.runner.busy
-    assert conn.domain(vm).current_snapshot().name == current
+    assert _current(conn, vm) == current
 
     manager.revert_button.click()
     manager.confirmation.confirm_button.click()
     assert manager.wait(30)
     assert manager.status.kind == "ok" and f"reverted {vm} to snapshot {target!r}" == manager.status.text
     assert manager.progress.bar.value == 100
-    assert conn.domain(vm).current_snapshot().name == target
+    assert _current(conn, vm) == target
     marked = [_label_name(label) for label, _v in manager.tree.options if "●" in label]
     assert marked == [target], "the tree shows the new current snapshot"
+
+
+def test_a_question_is_withdrawn_when_the_choice_changes(conn: Connection, plan: dict[str, str]) -> None:
+    vm = plan["tree"]
+    rows = _read(conn, vm)
+    manager = SnapshotManager(conn, vm)
+    manager.select(str(rows["name"].iloc[0]))
+    manager.delete_button.click()
+    assert manager.confirmation.pending
+    manager.select(str(rows["name"].iloc[1]))
+    assert not manager.confirmation.pending and manager.confirmation.layout.display == "none"
+    manager.revert_button.click()
+    manager.children_box.value = True
+    assert not manager.confirmation.pending
+    assert list(_read(conn, vm)["moref"]) == list(rows["moref"]) and not manager.runner.busy
+
+
+def test_a_name_used_twice_is_not_acted_on(conn: Connection) -> None:
+    snaps = conn.snapshots()
+    twice = snaps[snaps.duplicated(["domain", "name"], keep="first")].iloc[0]
+    vm, name = str(twice["domain"]), str(twice["name"])
+    manager = SnapshotManager(conn, vm)
+    manager.tree.value = str(twice["moref"])
+    assert manager.selected == name
+    manager.delete_button.click()
+    assert not manager.confirmation.pending and manager.status.kind == "error"
+    assert f"several snapshots called {name!r}" in manager.status.text
+    assert len(_read(conn, vm)) == int((snaps["domain"] == vm).sum())
 
 
 def test_delete_keeps_the_children(conn: Connection, plan: dict[str, str]) -> None:
@@ -266,9 +305,9 @@ def test_refresh_draws_the_chosen_entities(conn: Connection, sim: Simulator) -> 
         chart.entities.value = tuple(running[:3])
         chart.max_samples.value = 20
         assert chart.refresh() is True
-        assert set(chart.frame["entity"]) == set(running[:3])
-        assert set(chart.frame["counter"]) == {"cpu.usage.average"}
-        assert chart.frame.groupby("entity").size().max() <= 20
+        assert set(_frame(chart)["entity"]) == set(running[:3])
+        assert set(_frame(chart)["counter"]) == {"cpu.usage.average"}
+        assert _frame(chart).groupby("entity").size().max() <= 20
         png = base64.b64decode(chart.output.outputs[0]["data"]["image/png"])
         assert png.startswith(b"\x89PNG")
         ax = chart.figure.axes[0]
@@ -289,10 +328,10 @@ def test_changing_counter_or_interval_queries_again(conn: Connection) -> None:
         chart.entities.value = tuple(_vms(conn, "running")[:2])
         assert wait_until(lambda: chart.frame is not None), "picking entities draws"
         chart.counter.value = "mem.usage.average"
-        assert wait_until(lambda: set(chart.frame["counter"]) == {"mem.usage.average"})
+        assert wait_until(lambda: set(_frame(chart)["counter"]) == {"mem.usage.average"})
         chart.interval.value = "Past day"
-        assert wait_until(lambda: chart.frame.attrs["interval_seconds"] == 300)
-        assert set(chart.frame["counter"]) == {"mem.usage.average"}
+        assert wait_until(lambda: _frame(chart).attrs["interval_seconds"] == 300)
+        assert set(_frame(chart)["counter"]) == {"mem.usage.average"}
         assert chart.figure.axes[0].get_ylabel() == "mem.usage.average (%)"
     finally:
         chart.close()
@@ -306,7 +345,7 @@ def test_hosts_can_be_charted(conn: Connection) -> None:
         assert [v for _l, v in chart.entities.options] == hosts
         chart.entities.value = tuple(hosts[:2])
         assert chart.refresh() is True
-        assert set(chart.frame["entity_type"]) == {"HostSystem"} and set(chart.frame["entity"]) == set(
+        assert set(_frame(chart)["entity_type"]) == {"HostSystem"} and set(_frame(chart)["entity"]) == set(
             hosts[:2]
         )
     finally:
@@ -319,13 +358,13 @@ def test_a_vm_that_is_off_has_no_cpu_samples(conn: Connection) -> None:
         off, running = _vms(conn, "shut off")[0], _vms(conn, "running")[0]
         chart.entities.value = (off,)
         assert chart.refresh() is False
-        assert chart.frame.empty and chart.output.outputs == ()
+        assert _frame(chart).empty and chart.output.outputs == ()
         assert chart.status.kind == "error" and f"no realtime samples of cpu.usage.average for {off}" in (
             chart.status.text
         )
         chart.entities.value = (off, running)
         assert chart.refresh() is True
-        assert set(chart.frame["entity"]) == {running}
+        assert set(_frame(chart)["entity"]) == {running}
         assert chart.status.text.endswith(f"no samples for {off}")
     finally:
         chart.close()

@@ -56,7 +56,8 @@ class SnapshotManager(widgets.VBox):
 
         self.domain_picker.observe(lambda _c: self.refresh(), names="value")
         self.refresh_button.on_click(lambda _b: self.refresh())
-        self.tree.observe(lambda _c: self._update_buttons(), names="value")
+        self.tree.observe(lambda _c: self._picked(), names="value")
+        self.children_box.observe(lambda _c: self.confirmation.hide(), names="value")
         self.create_button.on_click(lambda _b: self.start_create())
         self.revert_button.on_click(lambda _b: self.request_revert())
         self.delete_button.on_click(lambda _b: self.request_delete())
@@ -152,6 +153,11 @@ class SnapshotManager(widgets.VBox):
         rows = self.frame[self.frame["moref"].astype(str) == self.tree.value]
         return None if rows.empty else rows.iloc[0]
 
+    def _picked(self) -> None:
+        """Another snapshot picked: a question about the previous one no longer stands."""
+        self.confirmation.hide()
+        self._update_buttons()
+
     def _update_buttons(self, busy: bool | None = None) -> None:
         busy = self.runner.busy if busy is None else busy
         nothing = self._selected_row() is None
@@ -161,41 +167,51 @@ class SnapshotManager(widgets.VBox):
         self.cancel_button.disabled = not busy
 
     # -- acting ----------------------------------------------------------------------
-    def _target(self) -> tuple[str, str] | None:
-        """(domain, snapshot) for revert/delete; None (with the reason shown) when there is none."""
-        domain, row = self.domain_picker.value, self._selected_row()
-        if domain is None or row is None:
+    def _target(self) -> tuple[str, str, int] | None:
+        """(domain, snapshot, its number of children) for revert/delete; None (with the reason
+        shown) when there is none."""
+        domain, row, frame = self.domain_picker.value, self._selected_row(), self.frame
+        if domain is None or row is None or frame is None:
             self.status.error("choose a domain and a snapshot first")
             return None
         name = str(row["name"])
-        if int((self.frame["name"] == name).sum()) > 1:
+        if int((frame["name"] == name).sum()) > 1:
             # snapshots are addressed by name (as libvirt does): a second one of that name is ambiguous
             self.status.error(f"{domain} has several snapshots called {name!r}: rename one in vSphere first")
             return None
-        return domain, name
+        return domain, name, int(row["children"] or 0)
 
     def request_revert(self) -> None:
         """What the Revert button does: ask, then revert on Confirm."""
         target = self._target()
         if target is None:
             return
-        domain, snapshot = (html.escape(t) for t in target)
+        vm, name, _children = target
+
+        def revert() -> None:
+            self._start("revert", vm, name)
+
         self.confirmation.ask(
-            f"Really revert <b>{domain}</b> to snapshot <b>{snapshot}</b>? "
+            f"Really revert <b>{html.escape(vm)}</b> to snapshot <b>{html.escape(name)}</b>? "
             "Its present state is lost unless a snapshot keeps it.",
-            on_confirm=lambda: self._start("revert", *target),
+            on_confirm=revert,
             on_keep=lambda: self.status.info("nothing reverted"),
         )
-        self.status.info(f"confirm to revert {target[0]} to {target[1]}")
+        self.status.info(f"confirm to revert {vm} to {name}")
 
     def request_delete(self) -> None:
         """What the Delete button does: ask, then delete on Confirm."""
         target = self._target()
         if target is None:
             return
-        children = int(self._selected_row()["children"] or 0)
-        domain, snapshot = (html.escape(t) for t in target)
-        if self.children_box.value:
+        vm, name, children = target
+        domain, snapshot = html.escape(vm), html.escape(name)
+        subtree = bool(self.children_box.value)
+
+        def delete() -> None:
+            self._start("delete", vm, name, children=subtree)
+
+        if subtree:
             what = f"snapshot <b>{snapshot}</b> of <b>{domain}</b> and everything below it"
             what += f" ({children} child snapshot(s) and their descendants)" if children else ""
         else:
@@ -203,10 +219,10 @@ class SnapshotManager(widgets.VBox):
             what += f" (its {children} child(ren) stay)" if children else ""
         self.confirmation.ask(
             f"Really delete {what}?",
-            on_confirm=lambda: self._start("delete", *target, children=self.children_box.value),
+            on_confirm=delete,
             on_keep=lambda: self.status.info("nothing deleted"),
         )
-        self.status.info(f"confirm to delete {target[1]} of {target[0]}")
+        self.status.info(f"confirm to delete {name} of {vm}")
 
     def start_create(self) -> bool:
         """What the Create button does (creating needs no confirmation); False when nothing started."""

@@ -143,6 +143,9 @@ def test_create_reads_back_description_and_memory(conn: Connection, plan: dict[s
     manager.create_button.click()
     assert manager.wait(30) and manager.status.kind == "ok"
     assert bool(_read(conn, vm).set_index("name").loc["disk only", "has_memory"]) is False
+    labels = {_label_name(label): label for label, _v in manager.tree.options}
+    assert "· memory ·" in labels["widget snap"] and "taken from the widget" in labels["widget snap"]
+    assert "memory" not in labels["disk only"] and "● disk only" in labels["disk only"]
 
 
 def test_a_duplicate_name_is_refused(conn: Connection, plan: dict[str, str]) -> None:

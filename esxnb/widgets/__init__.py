@@ -4,7 +4,8 @@
 ``MigrateForm`` (move a domain through vCenter), ``DomainBrowser`` (domains table,
 lifecycle buttons, scheduler editor) and ``LiveTableView`` (a ``conn.watch(...)`` table
 redrawn as the server changes), ``EstateDashboard`` (KPI cards, findings, capacity, a live
-table). Every form displays itself: ``form = ConnectForm(); form``.
+table), ``SnapshotManager`` (a domain's snapshot tree; create, revert, delete) and ``PerfChart``
+(a performance counter of chosen VMs or hosts over time). Every form displays itself: ``form = ConnectForm(); form``.
 The other forms accept a Connection or a ConnectForm (and follow its connection).
 """
 
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from .dashboard import EstateDashboard
     from .live import LiveTableView
     from .migrate import MigrateForm
+    from .perf import PerfChart
+    from .snapshots import SnapshotManager
 
 _EXPORTS = {
     "ConnectForm": ".connect",
@@ -29,6 +32,17 @@ _EXPORTS = {
     "MigrateForm": ".migrate",
     "LiveTableView": ".live",
     "EstateDashboard": ".dashboard",
+    "SnapshotManager": ".snapshots",
+    "PerfChart": ".perf",
 }
-__all__ = ["ConnectForm", "ConvertForm", "DomainBrowser", "MigrateForm", "LiveTableView", "EstateDashboard"]
+__all__ = [
+    "ConnectForm",
+    "ConvertForm",
+    "DomainBrowser",
+    "MigrateForm",
+    "LiveTableView",
+    "EstateDashboard",
+    "SnapshotManager",
+    "PerfChart",
+]
 __getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -149,3 +149,35 @@ def test_all_domains_in_one_retrieval(sim: Simulator) -> None:
         ]
         assert set(frame["vm_moref"]) == {first.vm._moId, second.vm._moId}
         assert (frame.set_index("name").loc["three", "parent"]) == "two"
+
+
+def test_two_snapshots_of_one_name_are_told_apart_by_moref(sim: Simulator) -> None:
+    """vSphere allows a name twice in one tree (esxnb refuses to create that, other tools do not):
+    a handle by name means the first, as in libvirt; a handle with ``moref`` means that one."""
+    with connect_to(sim) as conn:
+        domain = _fresh(conn, 1)
+        domain.snapshot_create("dup", description="first")
+        task = domain.vm.CreateSnapshot_Task(name="dup", description="second", memory=False, quiesce=False)
+        _wait(task)
+        frame = domain.snapshots()
+        assert list(frame["name"]) == ["dup", "dup"] and list(frame["description"]) == ["first", "second"]
+        first, second = frame["moref"]
+        assert domain.snapshot("dup").info()["description"] == "first"
+        by_moref = domain.snapshot("dup", moref=second)
+        assert by_moref.info()["description"] == "second"
+        assert by_moref.parent == domain.snapshot("dup", moref=first)
+        assert domain.snapshot("dup").children() == [by_moref]
+        assert domain.current_snapshot().moref == second
+        with pytest.raises(errors.NotFoundError, match=r"no snapshot 'dup' \(moref snapshot-0\)"):
+            domain.snapshot("dup", moref="snapshot-0")
+        by_moref.delete()
+        left = domain.snapshots()
+        assert list(left["moref"]) == [first] and list(left["description"]) == ["first"]
+
+
+def _wait(task: vim.Task) -> None:
+    import time
+
+    while task.info.state in ("queued", "running"):
+        time.sleep(0.05)
+    assert task.info.state == "success", task.info.error

@@ -38,21 +38,24 @@ class SnapshotMethods:
         ``Connection.snapshots()``)."""
         return snapshot_frame(self)
 
-    def snapshot(self, name: str) -> Snapshot:
-        """The snapshot called ``name`` (NotFoundError naming the snapshots there are)."""
+    def snapshot(self, name: str, *, moref: str | None = None) -> Snapshot:
+        """The snapshot called ``name`` (NotFoundError naming the snapshots there are). Where the
+        tree holds two of that name, ``moref`` (the ``moref`` column of ``snapshots()``) says
+        which; without it the first in tree order is meant, as in libvirt."""
         info = snapshot_info(self)
-        if find(info, name) is None:
+        if find(info, name, moref) is None:
             names = [record["name"] for record in walk(info)]
+            which = f"{name!r} (moref {moref})" if moref else repr(name)
             raise errors.NotFoundError(
-                f"domain {self.name!r} has no snapshot {name!r}; it has: {', '.join(names) or 'none'}",
+                f"domain {self.name!r} has no snapshot {which}; it has: {', '.join(names) or 'none'}",
                 suggestions=names,
             )
-        return Snapshot(self, name)
+        return Snapshot(self, name, moref or find(info, name)["moref"])
 
     def current_snapshot(self) -> Snapshot | None:
         """The snapshot the domain runs from (None without snapshots)."""
         current = next((r for r in walk(snapshot_info(self)) if r["current"]), None)
-        return Snapshot(self, current["name"]) if current is not None else None
+        return Snapshot(self, current["name"], current["moref"]) if current is not None else None
 
     def snapshot_create(
         self,

@@ -33,19 +33,29 @@ def snapshot_info(domain: DomainLike) -> Any:
 class Snapshot:
     """A snapshot of ``domain`` called ``name``; its details are read from the server on use.
 
+    vSphere lets one tree hold two snapshots of the same name; by name alone the first (in tree
+    order) is meant, as in libvirt. A handle made with ``moref`` (``Domain.snapshot(name,
+    moref=...)``, and every handle esxnb makes from the tree) always means that one.
+
     ``revert()`` and ``delete()`` take ``progress``, ``timeout`` and ``cancel_event`` like the
     domain's lifecycle methods, and handle the questions a task raises the same way.
     """
 
-    def __init__(self, domain: DomainLike, name: str) -> None:
+    def __init__(self, domain: DomainLike, name: str, moref: str | None = None) -> None:
         self.domain = domain
         self.name = name
+        self.moref = moref
 
     def __repr__(self) -> str:
         return f"<esxnb.Snapshot {self.name!r} of {self.domain.name!r}>"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Snapshot) and other.domain == self.domain and other.name == self.name
+        return (
+            isinstance(other, Snapshot)
+            and other.domain == self.domain
+            and other.name == self.name
+            and (other.moref is None or self.moref is None or other.moref == self.moref)
+        )
 
     def __hash__(self) -> int:
         return hash((self.name, self.domain.name))
@@ -53,7 +63,7 @@ class Snapshot:
     def info(self) -> SnapshotRecord:
         """name, description, created, state, quiesced, has_memory, parent, current, depth, id,
         children (names), moref."""
-        record = find(snapshot_info(self.domain), self.name)
+        record = find(snapshot_info(self.domain), self.name, self.moref)
         if record is None:
             raise errors.NotFoundError(f"domain {self.domain.name!r} has no snapshot {self.name!r} any more")
         return record
@@ -64,11 +74,19 @@ class Snapshot:
 
     @property
     def parent(self) -> Snapshot | None:
-        parent = self.info()["parent"]
-        return Snapshot(self.domain, parent) if parent is not None else None
+        parent = self.info()["parent_moref"]
+        if parent is None:
+            return None
+        record = next(r for r in walk(snapshot_info(self.domain)) if r["moref"] == parent)
+        return Snapshot(self.domain, record["name"], record["moref"])
 
     def children(self) -> list[Snapshot]:
-        return [Snapshot(self.domain, name) for name in self.info()["children"]]
+        moref = self.info()["moref"]
+        return [
+            Snapshot(self.domain, r["name"], r["moref"])
+            for r in walk(snapshot_info(self.domain))
+            if r["parent_moref"] == moref
+        ]
 
     def xml(self) -> str:
         """The snapshot in libvirt's ``<domainsnapshot>`` format (``virsh snapshot-dumpxml``)."""

@@ -71,7 +71,9 @@ def walk(info: Any) -> Iterator[SnapshotRecord]:
         return
     current = _moref(_get(info, "currentSnapshot"))
 
-    def visit(node: Any, parent: str | None, depth: int) -> Iterator[SnapshotRecord]:
+    def visit(
+        node: Any, parent: str | None, parent_moref: str | None, depth: int
+    ) -> Iterator[SnapshotRecord]:
         moref = _moref(_get(node, "snapshot"))
         children = _items(_get(node, "childSnapshotList"))
         power = _get(node, "state")
@@ -84,6 +86,7 @@ def walk(info: Any) -> Iterator[SnapshotRecord]:
             # a snapshot keeps the guest's memory exactly when it restores a running or paused VM
             "has_memory": str(power) in ("poweredOn", "suspended"),
             "parent": parent,
+            "parent_moref": parent_moref,
             "current": moref is not None and moref == current,
             "depth": depth,
             "id": int(_get(node, "id")) if _get(node, "id") is not None else None,
@@ -91,12 +94,15 @@ def walk(info: Any) -> Iterator[SnapshotRecord]:
             "moref": moref,
         }
         for child in children:
-            yield from visit(child, _get(node, "name"), depth + 1)
+            yield from visit(child, _get(node, "name"), moref, depth + 1)
 
     for root in _items(_get(info, "rootSnapshotList")):
-        yield from visit(root, None, 0)
+        yield from visit(root, None, None, 0)
 
 
-def find(info: Any, name: str) -> SnapshotRecord | None:
-    """The snapshot called ``name`` (the first in tree order, as libvirt looks it up)."""
+def find(info: Any, name: str, moref: str | None = None) -> SnapshotRecord | None:
+    """The snapshot called ``name`` (the first in tree order, as libvirt looks it up); with
+    ``moref``, the one with that managed object id, which tells apart snapshots of the same name."""
+    if moref is not None:
+        return next((r for r in walk(info) if r["moref"] == moref and r["name"] == name), None)
     return next((record for record in walk(info) if record["name"] == name), None)

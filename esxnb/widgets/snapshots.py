@@ -167,29 +167,24 @@ class SnapshotManager(widgets.VBox):
         self.cancel_button.disabled = not busy
 
     # -- acting ----------------------------------------------------------------------
-    def _target(self) -> tuple[str, str, int] | None:
-        """(domain, snapshot, its number of children) for revert/delete; None (with the reason
-        shown) when there is none."""
-        domain, row, frame = self.domain_picker.value, self._selected_row(), self.frame
-        if domain is None or row is None or frame is None:
+    def _target(self) -> tuple[str, str, str, int] | None:
+        """(domain, snapshot name, its moref, its number of children) for revert/delete; None
+        (with the reason shown) when there is none. The moref tells apart two snapshots of one name."""
+        domain, row = self.domain_picker.value, self._selected_row()
+        if domain is None or row is None:
             self.status.error("choose a domain and a snapshot first")
             return None
-        name = str(row["name"])
-        if int((frame["name"] == name).sum()) > 1:
-            # snapshots are addressed by name (as libvirt does): a second one of that name is ambiguous
-            self.status.error(f"{domain} has several snapshots called {name!r}: rename one in vSphere first")
-            return None
-        return domain, name, int(row["children"] or 0)
+        return domain, str(row["name"]), str(row["moref"]), int(row["children"] or 0)
 
     def request_revert(self) -> None:
         """What the Revert button does: ask, then revert on Confirm."""
         target = self._target()
         if target is None:
             return
-        vm, name, _children = target
+        vm, name, moref, _children = target
 
         def revert() -> None:
-            self._start("revert", vm, name)
+            self._start("revert", vm, name, moref=moref)
 
         self.confirmation.ask(
             f"Really revert <b>{html.escape(vm)}</b> to snapshot <b>{html.escape(name)}</b>? "
@@ -204,12 +199,12 @@ class SnapshotManager(widgets.VBox):
         target = self._target()
         if target is None:
             return
-        vm, name, children = target
+        vm, name, moref, children = target
         domain, snapshot = html.escape(vm), html.escape(name)
         subtree = bool(self.children_box.value)
 
         def delete() -> None:
-            self._start("delete", vm, name, children=subtree)
+            self._start("delete", vm, name, moref=moref, children=subtree)
 
         if subtree:
             what = f"snapshot <b>{snapshot}</b> of <b>{domain}</b> and everything below it"
@@ -236,7 +231,9 @@ class SnapshotManager(widgets.VBox):
             return False
         return self._start("create", domain, name)
 
-    def _start(self, action: str, domain: str, snapshot: str, *, children: bool = False) -> bool:
+    def _start(
+        self, action: str, domain: str, snapshot: str, *, moref: str | None = None, children: bool = False
+    ) -> bool:
         connection = self.connection
         if connection is None:
             self.status.error("no connection yet: connect first")
@@ -262,9 +259,9 @@ class SnapshotManager(widgets.VBox):
                 )
                 return f"created snapshot {snapshot!r} of {domain}"
             if action == "revert":
-                handle.snapshot(snapshot).revert(**options)
+                handle.snapshot(snapshot, moref=moref).revert(**options)
                 return f"reverted {domain} to snapshot {snapshot!r}"
-            handle.snapshot(snapshot).delete(children=children, **options)
+            handle.snapshot(snapshot, moref=moref).delete(children=children, **options)
             return f"deleted snapshot {snapshot!r} of {domain}" + (" and its children" if children else "")
 
         def done(message: str) -> None:

@@ -41,6 +41,8 @@ CHROMIUM_ARGS = [
 ]
 # How long a page action waits for the widgets to answer (ms).
 TIMEOUT_MS = 30_000
+# Notebooks of notebooks/ the browser tests open too (besides this folder's own).
+SHIPPED = ("dashboard-estate.ipynb",)
 # A Jupyter server never outlives a crashed test run by more than this (seconds).
 SERVER_LIFETIME_S = 600
 
@@ -93,12 +95,13 @@ def forms_sim() -> Iterator[Simulator]:
         yield sim
 
 
-def _prepare(forms_sim: Simulator, base: Path) -> tuple[Path, dict[str, str], str]:
-    """A root dir with fresh notebook copies, private Jupyter dirs, and the server's environment."""
+def _prepare(sim: Simulator, base: Path, uri: str) -> tuple[Path, dict[str, str]]:
+    """A root dir with fresh notebook copies, private Jupyter dirs, and the server's environment
+    (``uri`` on ``sim`` as ``ESXNB_URI``)."""
     root, config, runtime, ipython = (base / name for name in ("root", "config", "runtime", "ipython"))
     for path in (root, config / "labconfig", runtime, ipython):
         path.mkdir(parents=True)
-    for notebook in HERE.glob("*.ipynb"):
+    for notebook in [*HERE.glob("*.ipynb"), *(HERE.parent.parent / "notebooks" / n for n in SHIPPED)]:
         shutil.copy(notebook, root / notebook.name)
     (config / "labconfig" / "default_setting_overrides.json").write_text(
         json.dumps(
@@ -111,19 +114,18 @@ def _prepare(forms_sim: Simulator, base: Path) -> tuple[Path, dict[str, str], st
             }
         )
     )
-    uri = f"vpx://{forms_sim.host}:{forms_sim.port}/DC0"  # the whole datacenter: every host's domains
     env = {
         **os.environ,
         "JUPYTER_CONFIG_DIR": str(config),
         "JUPYTER_RUNTIME_DIR": str(runtime),
         "IPYTHONDIR": str(ipython),
         "ESXNB_URI": uri,
-        "ESXNB_USERNAME": forms_sim.username,
-        "ESXNB_PASSWORD": forms_sim.password,
-        "ESXNB_CA_FILE": str(forms_sim.ca_file),
+        "ESXNB_USERNAME": sim.username,
+        "ESXNB_PASSWORD": sim.password,
+        "ESXNB_CA_FILE": str(sim.ca_file),
     }
     env.pop("JUPYTER_PLATFORM_DIRS", None)
-    return root, env, uri
+    return root, env
 
 
 def _serve(command: list[str], env: dict[str, str], log_path: Path, ready_url: str) -> subprocess.Popen:
@@ -174,21 +176,24 @@ def _need_chromium() -> None:
         pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
 
 
-def _run_server(
+def run_server(
     name: str,
     command: Command,
     ready_path: str,
     notebook_path: str,
-    forms_sim: Simulator,
+    sim: Simulator,
     tmp_path_factory: pytest.TempPathFactory,
+    uri: str | None = None,
 ) -> Iterator[Server]:
-    """Start one server in a fresh temp dir, yield it, and stop it (its kernels too).
+    """Start one server in a fresh temp dir, yield it, and stop it (its kernels too). The
+    notebooks get ``uri`` (default: ``sim``'s datacenter DC0, every host's domains).
 
     The server fixtures are per test: a server keeps its kernels between page loads.
     """
     _need_chromium()
     base = tmp_path_factory.mktemp(name)
-    root, env, uri = _prepare(forms_sim, base)
+    uri = uri or f"vpx://{sim.host}:{sim.port}/DC0"
+    root, env = _prepare(sim, base, uri)
     token = secrets.token_hex(16)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
@@ -196,7 +201,7 @@ def _run_server(
     log = base / f"{name}.log"
     process = _serve(command(root, base, port, token), env, log, ready_url)
     try:
-        yield Server(url, token, root, forms_sim, uri, notebook_path, log)
+        yield Server(url, token, root, sim, uri, notebook_path, log)
     finally:
         _stop(process)
 
@@ -220,19 +225,28 @@ def _jupyter_app(module: str, app_class: str, *extra: str) -> Command:
     return command
 
 
-def _voila(root: Path, base: Path, port: int, token: str) -> list[str]:
-    return [
-        sys.executable, "-m", "voila", str(root / "forms.ipynb"),
-        "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}", "--Voila.port_retries=0",
-        f"--token={token}",
-    ]  # fmt: skip
+def voila_command(notebook: str) -> Command:
+    """Voila rendering ``notebook`` (one of this folder's) at its root URL."""
+
+    def command(root: Path, base: Path, port: int, token: str) -> list[str]:
+        return [
+            sys.executable, "-m", "voila", str(root / notebook),
+            "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}", "--Voila.port_retries=0",
+            f"--token={token}",
+        ]  # fmt: skip
+
+    return command
+
+
+def jupyterlab_command() -> Command:
+    return _jupyter_app("jupyterlab", "LabApp", "--LabApp.news_url=")
 
 
 @pytest.fixture
 def lab(forms_sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """JupyterLab on loopback serving fresh copies of this folder's notebooks."""
-    command = _jupyter_app("jupyterlab", "LabApp", "--LabApp.news_url=")
-    yield from _run_server(
+    command = jupyterlab_command()
+    yield from run_server(
         "lab", command, "/api/status?token={token}", "/lab/tree/{name}", forms_sim, tmp_path_factory
     )
 
@@ -242,7 +256,7 @@ def notebook7(forms_sim: Simulator, tmp_path_factory: pytest.TempPathFactory) ->
     """Jupyter Notebook 7 on loopback serving fresh copies of this folder's notebooks."""
     pytest.importorskip("notebook.app", reason="Notebook 7 is not installed (pip install 'notebook>=7.2')")
     command = _jupyter_app("notebook", "JupyterNotebookApp")
-    yield from _run_server(
+    yield from run_server(
         "notebook7", command, "/api/status?token={token}", "/notebooks/{name}", forms_sim, tmp_path_factory
     )
 
@@ -250,7 +264,9 @@ def notebook7(forms_sim: Simulator, tmp_path_factory: pytest.TempPathFactory) ->
 @pytest.fixture
 def voila(forms_sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """Voila on loopback rendering ``forms.ipynb`` (it runs the notebook when the page loads)."""
-    yield from _run_server("voila", _voila, "/voila/static/voila.js", "/", forms_sim, tmp_path_factory)
+    yield from run_server(
+        "voila", voila_command("forms.ipynb"), "/voila/static/voila.js", "/", forms_sim, tmp_path_factory
+    )
 
 
 @pytest.fixture(scope="module")
@@ -281,3 +297,46 @@ def page(chromium: Any) -> Iterator[Any]:
     )
     yield tab
     tab.close()
+
+
+# Both JupyterLab and Notebook 7 expose ``window.jupyterapp``. After the kernel_info reply the
+# widget manager still trades a few messages with the kernel; cells run before it is done are
+# lost. So: wait for an idle kernel that has been quiet for a second (the Lab status bar says
+# "Idle" at about that moment; Notebook 7 has no status bar). A kernel that stays
+# "connected/unknown" is not answering its shell channel: ipykernel 7.1 did that on 2 page loads
+# of 30 (ipython/ipykernel#1554), which is why esxnb requires ipykernel 6.
+KERNEL_SETTLED_JS = """async ([quietMs, timeoutMs]) => {
+    const context = window.jupyterapp.shell.currentWidget.sessionContext;
+    const deadline = performance.now() + timeoutMs;
+    let changed = performance.now();
+    context.statusChanged.connect(() => { changed = performance.now(); });
+    for (;;) {
+        const kernel = context.session && context.session.kernel;
+        const state = kernel ? `${kernel.connectionStatus}/${kernel.status}` : "no kernel";
+        if (state === "connected/idle" && performance.now() - changed >= quietMs) return state;
+        if (performance.now() > deadline) return state;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+}"""
+
+
+def run_all_cells(page: Any, server: Server, name: str = "forms.ipynb") -> None:
+    """Open ``name`` in JupyterLab or Notebook 7 and run every cell once the kernel settled."""
+    page.goto(server.notebook_url(name))
+    page.wait_for_selector(".jp-Notebook")
+    state = page.evaluate(KERNEL_SETTLED_JS, [1000, 60_000])
+    assert state == "connected/idle", f"the kernel did not settle within 60 s: {state}\n{server.log_tail()}"
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+
+def shot(locator: Any, directory: Path, name: str) -> Path:
+    path = directory / f"{name}.png"
+    locator.scroll_into_view_if_needed()
+    locator.screenshot(path=str(path))
+    print(f"screenshot: {path}")
+    return path
+
+
+def labels(select: Any) -> list[str]:
+    """A select's option texts (ipywidgets shows spaces as U+00A0)."""
+    return [label.replace("\xa0", " ") for label in select.locator("option").all_inner_texts()]

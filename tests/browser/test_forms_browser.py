@@ -14,7 +14,7 @@ import pytest
 
 from helpers import connect_to
 
-from .conftest import Server
+from .conftest import Server, labels as _labels, run_all_cells, shot as _shot
 
 # A hung page or server fails its test within minutes, not at the suite's 10-minute limit.
 pytestmark = [pytest.mark.browser, pytest.mark.simulator, pytest.mark.timeout(180)]
@@ -25,48 +25,6 @@ displayName = "browser test"
 memsize = "512"
 numvcpus = "2"
 """
-
-# Both JupyterLab and Notebook 7 expose ``window.jupyterapp``. After the kernel_info reply the
-# widget manager still trades a few messages with the kernel; cells run before it is done are
-# lost. So: wait for an idle kernel that has been quiet for a second (the Lab status bar says
-# "Idle" at about that moment; Notebook 7 has no status bar). A kernel that stays
-# "connected/unknown" is not answering its shell channel: ipykernel 7.1 did that on 2 page loads
-# of 30 (ipython/ipykernel#1554), which is why esxnb requires ipykernel 6.
-KERNEL_SETTLED_JS = """async ([quietMs, timeoutMs]) => {
-    const context = window.jupyterapp.shell.currentWidget.sessionContext;
-    const deadline = performance.now() + timeoutMs;
-    let changed = performance.now();
-    context.statusChanged.connect(() => { changed = performance.now(); });
-    for (;;) {
-        const kernel = context.session && context.session.kernel;
-        const state = kernel ? `${kernel.connectionStatus}/${kernel.status}` : "no kernel";
-        if (state === "connected/idle" && performance.now() - changed >= quietMs) return state;
-        if (performance.now() > deadline) return state;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-}"""
-
-
-def _run_all_cells(page, server: Server) -> None:
-    """Open ``forms.ipynb`` in JupyterLab or Notebook 7 and run every cell once the kernel settled."""
-    page.goto(server.notebook_url("forms.ipynb"))
-    page.wait_for_selector(".jp-Notebook")
-    state = page.evaluate(KERNEL_SETTLED_JS, [1000, 60_000])
-    assert state == "connected/idle", f"the kernel did not settle within 60 s: {state}\n{server.log_tail()}"
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-
-
-def _shot(locator, directory: Path, name: str) -> Path:
-    path = directory / f"{name}.png"
-    locator.scroll_into_view_if_needed()
-    locator.screenshot(path=str(path))
-    print(f"screenshot: {path}")
-    return path
-
-
-def _labels(select) -> list[str]:
-    """A select's option texts (ipywidgets shows spaces as U+00A0)."""
-    return [label.replace("\xa0", " ") for label in select.locator("option").all_inner_texts()]
 
 
 def _check_connect_form(page, server: Server, screenshot_dir: Path, shot: str) -> None:
@@ -266,7 +224,7 @@ def _drive_every_form(page, server: Server, screenshot_dir: Path, shot_prefix: s
 
 def test_forms_in_jupyterlab(lab: Server, page, screenshot_dir: Path) -> None:
     started = time.monotonic()
-    _run_all_cells(page, lab)
+    run_all_cells(page, lab)
     assert page.evaluate("window.jupyterapp.name") == "JupyterLab"
     _drive_every_form(page, lab, screenshot_dir, "")
     _check_saved_notebook(page, lab)
@@ -275,7 +233,7 @@ def test_forms_in_jupyterlab(lab: Server, page, screenshot_dir: Path) -> None:
 
 def test_forms_in_notebook7(notebook7: Server, page, screenshot_dir: Path) -> None:
     started = time.monotonic()
-    _run_all_cells(page, notebook7)
+    run_all_cells(page, notebook7)
     assert page.evaluate("window.jupyterapp.name") == "Jupyter Notebook"  # not JupyterLab
     _drive_every_form(page, notebook7, screenshot_dir, "notebook7-")
     _check_saved_notebook(page, notebook7)

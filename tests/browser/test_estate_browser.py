@@ -1,0 +1,170 @@
+"""The estate forms in a real JupyterLab, and the estate dashboard in Voila, on the demo estate,
+driven through headless Chromium; what the forms did is read back from the server.
+
+Run with ``pytest -m browser tests/browser``; screenshots land next to the other forms' ones.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from esxnb.simulator import Simulator
+from helpers import connect_to
+
+from .conftest import Server, jupyterlab_command, labels, run_all_cells, run_server, shot, voila_command
+
+pytestmark = [pytest.mark.browser, pytest.mark.simulator, pytest.mark.timeout(300)]
+
+
+@pytest.fixture(scope="module")
+def demo_sim() -> Iterator[Simulator]:
+    with Simulator(estate="demo", seed=0) as sim:
+        yield sim
+
+
+def _whole(sim: Simulator) -> str:
+    return f"vpx://{sim.host}:{sim.port}/"
+
+
+@pytest.fixture
+def estate_lab(demo_sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    yield from run_server(
+        "estate-lab",
+        jupyterlab_command(),
+        "/api/status?token={token}",
+        "/lab/tree/{name}",
+        demo_sim,
+        tmp_path_factory,
+        uri=_whole(demo_sim),
+    )
+
+
+@pytest.fixture
+def dashboard_voila(demo_sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    yield from run_server(
+        "dashboard-voila",
+        voila_command("dashboard-estate.ipynb"),
+        "/voila/static/voila.js",
+        "/",
+        demo_sim,
+        tmp_path_factory,
+        uri=_whole(demo_sim),
+    )
+
+
+def _snapshot_names(sim: Simulator, domain: str) -> tuple[list[str], str | None]:
+    """The domain's snapshot names and its current one, as the server says."""
+    with connect_to(sim, _whole(sim)) as conn:
+        dom = conn.domain(domain)
+        current = dom.current_snapshot()
+        return list(dom.snapshots()["name"]), current.name if current is not None else None
+
+
+def _name_of(label: str) -> str:
+    """The snapshot name in a tree line ("    └ ● name · created ... · current")."""
+    return label.split(" · ")[0].lstrip(" └●").strip()
+
+
+def _pick(tree: Any, name: str) -> None:
+    index = next(i for i, text in enumerate(labels(tree)) if _name_of(text) == name)
+    tree.select_option(index=index)
+
+
+def _check_snapshot_manager(page: Any, sim: Simulator, screenshot_dir: Path) -> None:
+    form = page.locator(".esxnb-snapshot-manager")
+    form.wait_for(timeout=60_000)
+    domain = form.locator("select").first.input_value()
+    tree = form.locator("select").nth(1)
+    form.locator(".esxnb-status-info").wait_for()
+    before, _current = _snapshot_names(sim, domain)
+    assert len(tree.locator("option").all()) == len(before)
+
+    # Create: read back from the server.
+    form.locator(".widget-text input").nth(0).fill("browser-snap")
+    form.locator(".widget-text input").nth(1).fill("taken in Chromium")
+    form.get_by_role("button", name="Create").click()
+    form.get_by_text("created snapshot 'browser-snap'").wait_for()
+    names, current = _snapshot_names(sim, domain)
+    assert "browser-snap" in names and current == "browser-snap"
+    assert "browser-snap" in [_name_of(text) for text in labels(tree)]
+
+    # Revert: Keep does nothing, Confirm reverts.
+    target = before[0]
+    _pick(tree, target)
+    form.get_by_role("button", name="Revert").click()
+    confirm = form.locator(".esxnb-confirmation")
+    confirm.get_by_text("Really revert").wait_for()
+    shot(form, screenshot_dir, "estate-lab-snapshot-confirm")
+    confirm.get_by_role("button", name="Keep it").click()
+    form.get_by_text("nothing reverted").wait_for()
+    assert _snapshot_names(sim, domain)[1] == "browser-snap"
+    form.get_by_role("button", name="Revert").click()
+    confirm.get_by_role("button", name="Confirm").click()
+    form.get_by_text(f"reverted {domain} to snapshot '{target}'").wait_for()
+    assert _snapshot_names(sim, domain)[1] == target
+
+    # Delete the new one.
+    _pick(tree, "browser-snap")
+    form.get_by_role("button", name="Delete").click()
+    confirm.get_by_role("button", name="Confirm").click()
+    form.get_by_text("deleted snapshot 'browser-snap'").wait_for()
+    assert "browser-snap" not in _snapshot_names(sim, domain)[0]
+    shot(form, screenshot_dir, "estate-lab-snapshots")
+
+
+def _check_perf_chart(page: Any, screenshot_dir: Path) -> None:
+    chart = page.locator(".esxnb-perf-chart")
+    chart.wait_for(timeout=60_000)
+    show = chart.locator("select[multiple]")
+    show.locator("option").first.wait_for()
+    first_three = show.locator("option").all_inner_texts()[:3]
+    show.select_option(label=first_three)
+    image = chart.locator("img")
+    image.first.wait_for(timeout=60_000)
+    src = image.first.get_attribute("src")
+    counters = chart.locator("select").nth(1)
+    options = counters.locator("option").all_inner_texts()
+    other = next(text for text in options if "mem.usage.average" in text)
+    counters.select_option(label=other)
+    deadline = time.monotonic() + 60
+    while chart.locator("img").first.get_attribute("src") == src and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert chart.locator("img").first.get_attribute("src") != src, "the chart redrew for the new counter"
+    shot(chart, screenshot_dir, "estate-lab-perf-chart")
+
+
+def test_estate_forms_in_jupyterlab(page: Any, estate_lab: Server, screenshot_dir: Path) -> None:
+    run_all_cells(page, estate_lab, "estate.ipynb")
+    try:
+        _check_snapshot_manager(page, estate_lab.sim, screenshot_dir)
+        _check_perf_chart(page, screenshot_dir)
+    except Exception:  # keep what the page showed, for the CI log and artefacts
+        page.screenshot(path=str(screenshot_dir / "failed-estate-lab.png"), full_page=True)
+        print(page.locator(".jp-Notebook").inner_text()[-4000:])
+        raise
+    text = page.locator(".jp-Notebook").inner_text()
+    assert estate_lab.sim.password not in text
+
+
+def test_dashboard_in_voila(page: Any, dashboard_voila: Server, screenshot_dir: Path) -> None:
+    page.goto(dashboard_voila.notebook_url("dashboard-estate.ipynb"))
+    board = page.locator(".esxnb-dashboard")
+    board.wait_for(timeout=120_000)
+    board.locator(".esxnb-kpi").first.wait_for(timeout=120_000)
+    cards = board.locator(".esxnb-kpi").all_inner_texts()
+    assert any(card.startswith("Datastores near full") and "1 of 12" in card for card in cards), cards
+    with connect_to(dashboard_voila.sim, _whole(dashboard_voila.sim)) as conn:
+        hosts = conn.hosts()
+    assert any(card.startswith("Hosts") and str(len(hosts)) in card for card in cards), cards
+    assert page.locator(".jp-InputArea, .jp-Cell-inputWrapper").count() == 0, "Voila shows no code"
+    board.get_by_role("tab", name="Capacity").click()
+    board.locator("img").first.wait_for()
+    board.get_by_role("tab", name="Live VMs").click()
+    board.locator("table.esxnb-live").wait_for()
+    shot(board, screenshot_dir, "voila-dashboard")
+    assert dashboard_voila.sim.password not in page.content()

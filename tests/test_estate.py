@@ -213,13 +213,20 @@ def test_excel_has_rvtools_sheets_and_headers(estate: Estate, tmp_path: Path) ->
         "vHost",
         "vDatastore",
     } <= set(book.sheetnames)
+    frames = {**estate, "metadata": estate.metadata()}
     for table, (sheet_name, headers) in RVTOOLS.items():
         sheet = book[sheet_name]
         first_row = [c.value for c in next(sheet.iter_rows(max_row=1))]
-        expected = [h for c, h in headers.items() if c in estate[table].columns]
+        expected = [h for c, h in headers.items() if c in frames[table].columns]
         assert first_row[: len(expected)] == expected, sheet_name
         assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref
-        assert sheet.max_row == len(estate[table]) + 1
+        assert sheet.max_row == len(frames[table]) + 1
+    meta = dict(zip(*(tuple(c.value for c in row) for row in book["vMetaData"].iter_rows(max_row=2))))
+    assert meta["Server"] == estate.server_name and meta["source"] == estate.source
+    assert isinstance(meta["taken_at"], dt.datetime) and isinstance(
+        meta["xlsx creation datetime"], dt.datetime
+    )
+    assert meta["product"] == estate.server["product"] and "VMware" in meta["product"]
     vinfo = book["vInfo"]
     created = [
         c.value

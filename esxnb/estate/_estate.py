@@ -98,11 +98,35 @@ class Estate(Mapping[str, "pd.DataFrame"]):
         return _SAFE.sub("_", host)
 
     # -- export -------------------------------------------------------------------------
+    def metadata(self) -> pd.DataFrame:
+        """One row about this estate (RVTools' vMetaData): ``esxnb_version``, ``created``
+        (now: when the export is made), ``taken_at``, ``server`` (host name), ``source``,
+        ``product``, ``version``, ``instance_uuid``."""
+        import pandas as pd
+
+        from .. import __version__
+
+        return pd.DataFrame(
+            [
+                {
+                    "esxnb_version": __version__,
+                    "created": pd.Timestamp.now(tz="UTC"),
+                    "taken_at": pd.Timestamp(self.taken_at),
+                    "server": self.server_name,
+                    "source": self.source,
+                    **{key: self.server.get(key) for key in ("product", "version", "instance_uuid")},
+                }
+            ]
+        )
+
     def to_excel(self, path: str | Path, layout: str = "rvtools", *, overwrite: bool = False) -> Path:
-        """An .xlsx with a sheet per table (see :func:`esxnb.estate.write_excel`)."""
+        """An .xlsx with a sheet per table and one about the estate (``metadata``: RVTools'
+        vMetaData); see :func:`esxnb.estate.write_excel`."""
         from ._excel import write_excel
 
-        return write_excel(self, Path(path), layout=layout, overwrite=overwrite)
+        return write_excel(
+            {**self._tables, "metadata": self.metadata()}, Path(path), layout=layout, overwrite=overwrite
+        )
 
     def to_parquet(self, directory: str | Path, *, dataset: bool = False, overwrite: bool = False) -> Path:
         """One Parquet file per table plus ``estate.json`` in ``directory``; with ``dataset=True``

@@ -404,4 +404,9 @@ RVTOOLS: dict[str, tuple[str, dict[str, str]]] = {
             "expires": "Expiration Date",
         },
     ),
+    # Not a table: the sheet Estate.to_excel adds about the estate itself.
+    "metadata": (
+        "vMetaData",
+        {"esxnb_version": "esxnb version", "created": "xlsx creation datetime", "server": "Server"},
+    ),
 }

@@ -5,7 +5,8 @@
 lifecycle buttons, scheduler editor) and ``LiveTableView`` (a ``conn.watch(...)`` table
 redrawn as the server changes), ``EstateDashboard`` (KPI cards, findings, capacity, a live
 table), ``SnapshotManager`` (a domain's snapshot tree; create, revert, delete) and ``PerfChart``
-(a performance counter of chosen VMs or hosts over time). Every form displays itself: ``form = ConnectForm(); form``.
+(a performance counter of chosen VMs or hosts over time), ``EstateExplorer`` (every estate table
+in a tab: filter, sort, export) and ``HealthPanel`` (findings, filters, drill-down). Every form displays itself: ``form = ConnectForm(); form``.
 The other forms accept a Connection or a ConnectForm (and follow its connection).
 """
 
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from .connect import ConnectForm
     from .convert import ConvertForm
     from .dashboard import EstateDashboard
+    from .estate import EstateExplorer
+    from .health import HealthPanel
     from .live import LiveTableView
     from .migrate import MigrateForm
     from .perf import PerfChart
@@ -34,6 +37,8 @@ _EXPORTS = {
     "EstateDashboard": ".dashboard",
     "SnapshotManager": ".snapshots",
     "PerfChart": ".perf",
+    "EstateExplorer": ".estate",
+    "HealthPanel": ".health",
 }
 __all__ = [
     "ConnectForm",
@@ -44,5 +49,7 @@ __all__ = [
     "EstateDashboard",
     "SnapshotManager",
     "PerfChart",
+    "EstateExplorer",
+    "HealthPanel",
 ]
 __getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .many import inventory
     from .vmx import domxml_from_native, domxml_to_native
 
-__version__ = "0.1.0"
+from ._version import __version__ as __version__
 
 _EXPORTS = {
     "Connection": ".connection",

@@ -22,7 +22,15 @@ ABOVE_FACADE = {
     "esxnb.lab",
     "esxnb.labenv",
 }
-LEAVES = ("esxnb.errors", "esxnb.uri", "esxnb.credentials", "esxnb._vocabulary", "esxnb._lazy", "esxnb.vmx")
+LEAVES = (
+    "esxnb.errors",
+    "esxnb.uri",
+    "esxnb.credentials",
+    "esxnb._vocabulary",
+    "esxnb._lazy",
+    "esxnb._version",
+    "esxnb.vmx",
+)
 
 
 def _modules() -> dict[str, Path]:

@@ -104,7 +104,7 @@ class Estate(Mapping[str, "pd.DataFrame"]):
         ``product``, ``version``, ``instance_uuid``."""
         import pandas as pd
 
-        from .. import __version__
+        from .._version import __version__
 
         return pd.DataFrame(
             [

@@ -37,6 +37,11 @@ GRID_OPTIONS: dict[str, Any] = {
     "classes": "display compact nowrap",
     "scrollX": True,
 }
+# 24 tab titles in one row would be cut to three letters each: let them keep their width and wrap.
+_TAB_STYLE = (
+    "<style>.esxnb-estate-explorer .lm-TabBar-content {flex-wrap: wrap}"
+    ".esxnb-estate-explorer .lm-TabBar-tab {flex: 0 0 auto; min-width: fit-content; max-width: none}</style>"
+)
 # A filter with one of these is a pandas query; anything else is text to look for.
 _QUERY = re.compile(r"==|!=|>=|<=|[<>]|`|\b(and|or|not|in)\b|\.str\.")
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -107,6 +112,7 @@ class EstateExplorer(widgets.VBox):
         )
         self.filter_text.observe(lambda _c: self.apply_filter(), names="value")
         self.count_label = widgets.HTML()
+        self.count_label.add_class("esxnb-row-count")
         self.grid = ITable(None, **GRID_OPTIONS)
         self.path_text = widgets.Text(
             description="Save to", placeholder="optional: a file (.xlsx) or folder on the server"
@@ -121,6 +127,7 @@ class EstateExplorer(widgets.VBox):
         self.tabs.observe(self._tab_changed, names="selected_index")
         super().__init__(
             [
+                widgets.HTML(_TAB_STYLE),
                 widgets.HBox([self.load_button, self.progress]),
                 self.status,
                 self.tabs,

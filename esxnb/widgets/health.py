@@ -196,7 +196,7 @@ class HealthPanel(widgets.VBox):
         self.shown = shown.reset_index(drop=True)
         view = self.shown[_COLUMNS].astype(str)
         view["severity"] = view["severity"].map(_badge)
-        self.grid.update(view, selected_rows=[])
+        self.grid.update(view, selected_rows=[], allow_html=True)  # allow_html is applied per update
         self.detail.value = ""
         self.details = {}
 

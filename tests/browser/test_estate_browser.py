@@ -138,11 +138,84 @@ def _check_perf_chart(page: Any, screenshot_dir: Path) -> None:
     shot(chart, screenshot_dir, "estate-lab-perf-chart")
 
 
-def test_estate_forms_in_jupyterlab(page: Any, estate_lab: Server, screenshot_dir: Path) -> None:
+def _load_explorer(page: Any, timeout_ms: int = 60_000) -> Any:
+    explorer = page.locator(".esxnb-estate-explorer").first
+    explorer.wait_for(timeout=60_000)
+    explorer.get_by_role("button", name="Load estate").click()
+    explorer.locator(".esxnb-status-ok").wait_for(timeout=timeout_ms)
+    explorer.locator("table.dataTable tbody tr").first.wait_for()
+    return explorer
+
+
+def _filter(explorer: Any, text: str) -> float:
+    """Type ``text`` into the filter and wait for the row count to change: seconds it took."""
+    count = explorer.locator(".esxnb-row-count")
+    before = count.inner_text()
+    box = explorer.locator(".widget-text input").first
+    box.fill(text)
+    started = time.monotonic()
+    box.press("Enter")
+    deadline = started + 60
+    while count.inner_text() == before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return time.monotonic() - started
+
+
+def _check_estate_explorer(page: Any, sim: Simulator, screenshot_dir: Path, tmp_path: Path) -> None:
+    explorer = _load_explorer(page)
+    count = explorer.locator(".esxnb-row-count")
+    with connect_to(sim, _whole(sim)) as conn:
+        vms, hosts = len(conn.domains()), len(conn.hosts())
+    assert count.inner_text() == f"{vms} of {vms} rows"
+    explorer.get_by_role("tab", name=f"hosts ({hosts})").click()
+    explorer.get_by_text(f"{hosts} of {hosts} rows").wait_for()
+    assert "esx-" in explorer.locator("table.dataTable tbody").inner_text()
+    explorer.get_by_role("tab", name=f"vms ({vms})").click()
+    explorer.get_by_text(f"{vms} of {vms} rows").wait_for()
+    seconds = _filter(explorer, 'vcpus >= 16 and power_state == "poweredOn"')
+    print(f"filter on {vms} VMs: {seconds * 1000:.0f} ms until the count changed in the browser")
+    shown = int(count.inner_text().split()[0])
+    assert 0 < shown < vms and "(query)" in count.inner_text()
+    explorer.get_by_role("button", name="Excel").click()
+    link = explorer.locator("a.esxnb-download")
+    link.wait_for(timeout=60_000)
+    with page.expect_download() as download:
+        link.click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    from openpyxl import load_workbook
+
+    assert {"vInfo", "vHost", "vMetaData"} <= set(load_workbook(saved, read_only=True).sheetnames)
+    shot(explorer, screenshot_dir, "estate-lab-explorer")
+
+
+def _check_health_panel(page: Any, screenshot_dir: Path) -> None:
+    panel = page.locator(".esxnb-health-panel")
+    panel.locator(".esxnb-status-ok").wait_for(timeout=60_000)
+    assert "finding(s)" in panel.inner_text()
+    panel.locator(".widget-checkbox").filter(has_text="info").locator("input").uncheck()
+    panel.locator("select").first.select_option(label="datastore_free")
+    rows = panel.locator("table.dataTable tbody tr")
+    rows.first.wait_for()
+    assert rows.count() == 1 and "ams-prod-vmfs02" in rows.first.inner_text()
+    assert rows.first.inner_text().startswith("critical"), (
+        "the severity is coloured, not shown as HTML source"
+    )
+    rows.first.locator("td").nth(2).click()
+    panel.locator(".esxnb-health-detail").wait_for()
+    assert "free_pct" in panel.locator(".esxnb-health-detail").inner_text()
+    shot(panel, screenshot_dir, "estate-lab-health-panel")
+
+
+def test_estate_forms_in_jupyterlab(
+    page: Any, estate_lab: Server, screenshot_dir: Path, tmp_path: Path
+) -> None:
     run_all_cells(page, estate_lab, "estate.ipynb")
     try:
         _check_snapshot_manager(page, estate_lab.sim, screenshot_dir)
         _check_perf_chart(page, screenshot_dir)
+        _check_estate_explorer(page, estate_lab.sim, screenshot_dir, tmp_path)
+        _check_health_panel(page, screenshot_dir)
     except Exception:  # keep what the page showed, for the CI log and artefacts
         page.screenshot(path=str(screenshot_dir / "failed-estate-lab.png"), full_page=True)
         print(page.locator(".jp-Notebook").inner_text()[-4000:])

@@ -30,7 +30,8 @@ from ._common import (
 __all__ = ["EstateExplorer", "filter_frame", "for_grid", "GRID_OPTIONS"]
 
 #: How the grid looks: one line per row, a page of 15, horizontal scrolling, no downsampling
-#: (itables otherwise drops the middle rows of a big frame without a word).
+#: (itables otherwise drops the middle rows of a big frame). Pass them to every ``update()``
+#: too: itables applies them when it encodes the rows, not once per grid.
 GRID_OPTIONS: dict[str, Any] = {
     "maxBytes": 0,
     "pageLength": 15,
@@ -220,7 +221,7 @@ class EstateExplorer(widgets.VBox):
             rows, how = table, "all"  # another table: its rows, unfiltered, under the error
         self._shown_table = self.table_name
         self.frame = rows
-        self.grid.update(for_grid(rows))
+        self.grid.update(for_grid(rows), **GRID_OPTIONS)
         kind = {"all": "", "query": " (query)", "text": " (text)"}[how]
         self.count_label.value = f"<b>{len(rows)}</b> of {len(table)} rows{kind}"
         if problem is not None:

@@ -79,7 +79,8 @@ class HealthPanel(widgets.VBox):
         self.rule_picker = widgets.Dropdown(description="Rule", options=[("all rules", "")])
         for box in (*self.severity_boxes.values(), self.rule_picker):
             box.observe(lambda _c: self.apply_filters(), names="value")
-        self.grid = ITable(None, **{**GRID_OPTIONS, "select": {"style": "single"}, "allow_html": True})
+        self._grid_options = {**GRID_OPTIONS, "select": {"style": "single"}, "allow_html": True}
+        self.grid = ITable(None, **self._grid_options)
         self.grid.observe(self._selected, names="selected_rows")
         self.detail = widgets.HTML()
         self.threshold_boxes = {
@@ -196,7 +197,7 @@ class HealthPanel(widgets.VBox):
         self.shown = shown.reset_index(drop=True)
         view = self.shown[_COLUMNS].astype(str)
         view["severity"] = view["severity"].map(_badge)
-        self.grid.update(view, selected_rows=[], allow_html=True)  # allow_html is applied per update
+        self.grid.update(view, selected_rows=[], **self._grid_options)
         self.detail.value = ""
         self.details = {}
 

@@ -3,6 +3,7 @@ checked against pandas and ``conn.health()`` on the same estate; exports are rea
 
 from __future__ import annotations
 
+import html
 import io
 import time
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ import pytest
 from openpyxl import load_workbook
 
 from esxnb.connection import Connection
+from esxnb.errors import ValidationError
 from esxnb.estate import Estate
 from esxnb.simulator import Simulator
 from esxnb.widgets import EstateExplorer, HealthPanel
@@ -46,10 +48,11 @@ def _texts(widget: object) -> str:
     out, stack = [], [widget]
     while stack:
         node = stack.pop()
-        for trait in ("value", "_dt_args"):
+        for trait in ("value", "_dt_args", "_style", "caption"):
             value = getattr(node, trait, None)
             if isinstance(value, (str, dict)):
                 out.append(str(value))
+        out.extend(str(title) for title in getattr(node, "titles", ()) or ())
         stack.extend(getattr(node, "children", ()) or ())
     return "\n".join(out)
 
@@ -212,3 +215,40 @@ def test_health_panel_thresholds_and_connection(conn: Connection, sim: Simulator
     panel.evaluate()
     assert panel.status.kind == "ok", "a low threshold is allowed"
     assert sim.password not in _texts(panel)
+
+
+def test_health_panel_drills_down_to_a_host(explorer: EstateExplorer) -> None:
+    estate: Estate = explorer.estate
+    panel = HealthPanel(estate)
+    hosts = panel.findings[panel.findings["entity_type"] == "HostSystem"]
+    assert len(hosts) > 0, "the demo estate has host findings"
+    panel.rule_picker.value = str(hosts.iloc[0]["rule"])
+    index = int(panel.shown.index[panel.shown["entity_type"] == "HostSystem"][0])
+    details = panel.drill(index)
+    row = estate.hosts[estate.hosts["moref"] == panel.shown.iloc[index]["moref"]].iloc[0]
+    assert details["moref"] == row["moref"] and details["name"] == row["name"]
+    assert html.escape(str(row["name"])) in panel.detail.value
+    with pytest.raises(ValidationError):
+        panel.drill(len(panel.shown))
+
+
+def test_health_panel_invalid_thresholds_show_the_error(explorer: EstateExplorer) -> None:
+    panel = HealthPanel(explorer.estate, thresholds={"snapshot_days": 7})
+    assert panel.status.kind == "error" and "unknown threshold(s) snapshot_days" in panel.status.text
+    assert panel.findings is None
+    good = HealthPanel(explorer.estate)
+    found = len(good.findings)
+    good.threshold_boxes["datastore_free_pct"].value = float("nan")
+    good.evaluate()
+    assert good.status.kind == "error" and "datastore_free_pct=nan" in good.status.text
+    assert len(good.findings) == found, "the findings shown stay"
+
+
+def test_no_credentials_in_the_explorer(explorer: EstateExplorer, sim: Simulator) -> None:
+    explorer.show("vms")
+    texts = _texts(explorer)
+    assert "data_json" in explorer.grid._dt_args and "vms (" in texts, "the walk reaches grid and tabs"
+    assert str(explorer.frame["name"].iloc[-1]) in texts, "the grid's rows are walked"
+    assert explorer.grid._dt_args.get("ordering", True) is not False, "the grid sorts"
+    assert sim.password not in texts
+    assert sim.password not in explorer.grid.df.to_csv()

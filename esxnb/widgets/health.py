@@ -4,6 +4,7 @@ rule, a drill-down to the entity behind a finding, and thresholds to re-check wi
 from __future__ import annotations
 
 import html
+import math
 from typing import Any
 
 import ipywidgets as widgets
@@ -91,6 +92,8 @@ class HealthPanel(widgets.VBox):
             )
             for name, default in THRESHOLDS.items()
         }
+        # Thresholds the rules do not know reach health() unchanged, so its ValidationError names them.
+        self._unknown = {k: v for k, v in (thresholds or {}).items() if k not in THRESHOLDS}
         self.recheck_button = widgets.Button(description="Re-check", icon="refresh")
         self.recheck_button.on_click(lambda _b: self.recheck())
         self.progress = TaskProgress("Reading the estate")
@@ -158,7 +161,12 @@ class HealthPanel(widgets.VBox):
             self.status.error("no estate yet: connect or pass one")
             return
         try:
-            findings = self.estate.health(**self.thresholds)
+            bad = [f"{name}={value}" for name, value in self.thresholds.items() if not math.isfinite(value)]
+            if bad:
+                raise errors.ValidationError(
+                    f"threshold(s) {', '.join(bad)}: a threshold must be a finite number"
+                )
+            findings = self.estate.health(**self.thresholds, **self._unknown)
         except errors.EsxnbError as exc:
             self.status.error(str(exc))
             return

@@ -35,6 +35,7 @@ __all__ = ["EstateExplorer", "filter_frame", "for_grid", "GRID_OPTIONS"]
 GRID_OPTIONS: dict[str, Any] = {
     "maxBytes": 0,
     "pageLength": 15,
+    "lengthMenu": [15, 50, 100, 500],  # the page size must be one of the choices, or the picker shows blank
     "classes": "display compact nowrap",
     "scrollX": True,
 }

@@ -92,6 +92,9 @@ def _check_snapshot_manager(page: Any, sim: Simulator, screenshot_dir: Path) -> 
     form.get_by_text("created snapshot 'browser-snap'").wait_for()
     names, current = _snapshot_names(sim, domain)
     assert "browser-snap" in names and current == "browser-snap"
+    deadline = time.monotonic() + 30  # the tree is read again just after the status line says so
+    while "browser-snap" not in [_name_of(text) for text in labels(tree)] and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert "browser-snap" in [_name_of(text) for text in labels(tree)]
 
     # Revert: Keep does nothing, Confirm reverts.
@@ -196,9 +199,11 @@ def _check_health_panel(page: Any, screenshot_dir: Path) -> None:
     assert "finding(s)" in panel.inner_text()
     panel.locator(".widget-checkbox").filter(has_text="info").locator("input").uncheck()
     panel.locator("select").first.select_option(label="datastore_free")
+    from playwright.sync_api import expect
+
     rows = panel.locator("table.dataTable tbody tr")
-    rows.first.wait_for()
-    assert rows.count() == 1 and "ams-prod-vmfs02" in rows.first.inner_text()
+    expect(rows).to_have_count(1)  # the grid redraws after the rule reaches the kernel
+    assert "ams-prod-vmfs02" in rows.first.inner_text()
     assert rows.first.inner_text().startswith("critical"), (
         "the severity is coloured, not shown as HTML source"
     )

@@ -240,6 +240,22 @@ def test_notebooks_under_the_lab_in_any_order(order: str, tmp_path: Path) -> Non
             assert _estate(sim) == before, f"{path.name} changed the lab's estate"
 
 
+STANDALONE = [path for path in NOTEBOOKS if path not in RUNBOOKS]
+
+
+@pytest.mark.simulator
+@pytest.mark.parametrize("path", STANDALONE, ids=_ids(STANDALONE))
+def test_every_notebook_runs_standalone(path: Path, tmp_path: Path) -> None:
+    """With no ``ESXNB_*`` at all (a fresh checkout, papermill, CI): each notebook starts the
+    simulator it needs and shows what it shows under the lab."""
+    nb = _execute(path, _clean_env(), tmp_path)
+    assert not _errors(nb), f"{path.name}: {_errors(nb)}"
+    text = _outputs_text(nb)
+    assert "skipped on" not in text and "needs the local simulator" not in text, path.name
+    for marker in DEMO_MARKERS[path.stem]:
+        assert marker in text, f"{path.name} does not show {marker!r} on its own"
+
+
 @pytest.mark.simulator
 def test_quickstart_starts_its_own_simulator(tmp_path: Path) -> None:
     nb = _execute(NOTEBOOKS_DIR / "01-quickstart.ipynb", _clean_env(), tmp_path)

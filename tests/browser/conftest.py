@@ -242,6 +242,11 @@ def jupyterlab_command() -> Command:
     return _jupyter_app("jupyterlab", "LabApp", "--LabApp.news_url=")
 
 
+def notebook7_command() -> Command:
+    pytest.importorskip("notebook.app", reason="Notebook 7 is not installed (pip install 'notebook>=7.2')")
+    return _jupyter_app("notebook", "JupyterNotebookApp")
+
+
 @pytest.fixture
 def lab(forms_sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """JupyterLab on loopback serving fresh copies of this folder's notebooks."""
@@ -254,8 +259,7 @@ def lab(forms_sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Itera
 @pytest.fixture
 def notebook7(forms_sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """Jupyter Notebook 7 on loopback serving fresh copies of this folder's notebooks."""
-    pytest.importorskip("notebook.app", reason="Notebook 7 is not installed (pip install 'notebook>=7.2')")
-    command = _jupyter_app("notebook", "JupyterNotebookApp")
+    command = notebook7_command()
     yield from run_server(
         "notebook7", command, "/api/status?token={token}", "/notebooks/{name}", forms_sim, tmp_path_factory
     )

@@ -17,7 +17,16 @@ import pytest
 from esxnb.simulator import Simulator
 from helpers import connect_to
 
-from .conftest import Server, jupyterlab_command, labels, run_all_cells, run_server, shot, voila_command
+from .conftest import (
+    Server,
+    jupyterlab_command,
+    labels,
+    notebook7_command,
+    run_all_cells,
+    run_server,
+    shot,
+    voila_command,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.simulator, pytest.mark.timeout(300)]
 
@@ -228,6 +237,39 @@ def test_estate_forms_in_jupyterlab(
         raise
     text = page.locator(".jp-Notebook").inner_text()
     assert estate_lab.sim.password not in text
+
+
+@pytest.fixture(params=["jupyterlab", "notebook7"])
+def dashboard_app(
+    request: pytest.FixtureRequest, demo_sim: Simulator, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """JupyterLab or Notebook 7 serving the dashboard notebook."""
+    command, path = {
+        "jupyterlab": (jupyterlab_command, "/lab/tree/{name}"),
+        "notebook7": (notebook7_command, "/notebooks/{name}"),
+    }[request.param]
+    yield from run_server(
+        f"dashboard-{request.param}",
+        command(),
+        "/api/status?token={token}",
+        path,
+        demo_sim,
+        tmp_path_factory,
+        uri=_whole(demo_sim),
+    )
+
+
+def test_dashboard_in_jupyterlab_and_notebook7(
+    page: Any, dashboard_app: Server, screenshot_dir: Path
+) -> None:
+    run_all_cells(page, dashboard_app, "dashboard-estate.ipynb")
+    board = page.locator(".esxnb-dashboard")
+    board.locator(".esxnb-kpi").first.wait_for(timeout=120_000)
+    cards = board.locator(".esxnb-kpi").all_inner_texts()
+    assert any(card.startswith("Health findings") and "critical" in card for card in cards), cards
+    board.get_by_role("tab", name="Live VMs").click()
+    board.locator("table.esxnb-live").wait_for()
+    shot(board, screenshot_dir, f"{dashboard_app.log.stem}")
 
 
 def test_dashboard_in_voila(page: Any, dashboard_voila: Server, screenshot_dir: Path) -> None:

@@ -163,3 +163,19 @@ def test_a_fault_names_the_switch(demo: Simulator, conn: Connection) -> None:
     with pytest.raises(errors.EsxnbError, match="distributed switch DVS0.*no ports today"):
         conn.dvports()
     assert len(conn.dvports()) > 0
+
+
+def test_diff_follows_a_port_when_its_vm_powers_off(conn: Connection, ports: pd.DataFrame, si: Any) -> None:
+    from pyVim.task import WaitForTask
+
+    before = conn.estate(["dvports"])
+    row = ports[ports["link_up"].fillna(False)].iloc[0]
+    vm = vim.VirtualMachine(row["vm_moref"], si._stub)
+    WaitForTask(vm.PowerOffVM_Task())
+    changes = conn.estate(["dvports"]).diff(before)
+    assert changes[["table", "column", "before", "after"]].values.tolist() == [
+        ["dvports", "link_up", "True", "False"]
+    ]
+    assert row["switch_moref"] in str(changes.iloc[0]["key"]) and row["port_key"] in str(
+        changes.iloc[0]["key"]
+    )

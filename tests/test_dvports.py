@@ -179,3 +179,15 @@ def test_diff_follows_a_port_when_its_vm_powers_off(conn: Connection, ports: pd.
     assert row["switch_moref"] in str(changes.iloc[0]["key"]) and row["port_key"] in str(
         changes.iloc[0]["key"]
     )
+
+
+def test_vlan_text_for_ids_and_trunks() -> None:
+    from esxnb.estate._dvports import _vlan
+
+    spec = vim.dvs.VmwareDistributedVirtualSwitch
+    trunk = spec.TrunkVlanSpec(
+        vlanId=[vim.NumericRange(start=100, end=200), vim.NumericRange(start=300, end=300)]
+    )
+    assert _vlan(spec.VmwarePortConfigPolicy(vlan=trunk)) == "100-200,300"
+    assert _vlan(spec.VmwarePortConfigPolicy(vlan=spec.VlanIdSpec(vlanId=0))) == "0"
+    assert _vlan(None) is None

@@ -163,14 +163,7 @@ DEMO_MARKERS = {
     "05-lifecycle-and-scheduler": ["ToolsNotAvailableError", "QuestionError", "I copied it", "50% running"],
     "06-migration": ["ESX hosts:", "now on:"],
     "07-forms": ["domains;", "application/vnd.jupyter.widget-view+json", "MigrateForm"],
-    "08-estate": [
-        "vInfo",
-        "consolidation_needed",
-        "powered off",
-        "image/png",
-        "EstateExplorer:",
-        "memory_overcommit",
-    ],
+    "08-estate": ["vInfo", "consolidation_needed", "powered off", "image/png", "EstateExplorer:", "memory_overcommit"],
     "09-events-and-tasks": ["VmMigratedEvent", "VirtualMachine.relocateVm", "image/png"],
     "10-performance": ["QueryPerf call(s)", "cpu.usage.average", "image/png", "PerfChart"],
     "12-health-check": [

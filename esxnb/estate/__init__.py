@@ -1,9 +1,10 @@
 """The whole estate as DataFrames, as RVTools shows it and more: per-VM tables (``vms``,
 ``vm_cpu``, ``vm_memory``, ``disks``, ``partitions``, ``nics``, ``cdroms``, ``usb``,
 ``snapshots``, ``tools``), infrastructure (``hosts``, ``clusters``, ``resource_pools``,
-``datastores``, ``dv_portgroups``, ``datastore_files``), all from one bulk retrieval
-(``Connection.estate()``), exported to Excel in RVTools' layout or to Parquet, compared over time
-(``Estate.diff``, :func:`history`), and audited (``Connection.health()``).
+``datastores``, ``dv_portgroups``, ``datastore_files``, ``dvports``), all from one bulk
+retrieval (``Connection.estate()``; datastore searches and ``FetchDVPorts`` calls besides),
+exported to Excel in RVTools' layout or to Parquet, compared over time (``Estate.diff``,
+:func:`history`), and audited (``Connection.health()``).
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "resource_pools": ("moref",),
     "datastores": ("moref",),
     "dv_portgroups": ("moref",),
+    "dvports": ("switch_moref", "port_key"),
     "domains": ("moref",),
     "scheduler": ("uuid",),
 }

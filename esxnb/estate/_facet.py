@@ -11,9 +11,11 @@ from .. import errors
 from .._protocol import Facet
 from .._tables import LiveTable, TableSpec, read_tables
 from ._devices import CDROMS, DISKS, DV_PORTGROUPS, NICS, PARTITIONS, USB
+from ._dvports import DVPORTS, ENTITY_NAMES, dvports
 from ._estate import Estate
-from ._files import VM_FILES, datastore_files, referenced_files
+from ._files import DATASTORE_FILES, VM_FILES, datastore_files, referenced_files
 from ._health import health
+from ._hosts import DVSWITCHES
 from ._infra import CLUSTERS, DATASTORES, RESOURCE_POOLS
 from ._registry import DEFAULT_TABLES, TABLES
 from ._vms import TOOLS, VM_CPU, VM_MEMORY, VMS
@@ -23,16 +25,19 @@ if TYPE_CHECKING:
 
 __all__ = ["EstateFacet", "ESTATE_TABLES"]
 
-#: Every table ``estate()`` can read: the PropertyCollector ones and ``datastore_files``.
-ESTATE_TABLES = (*DEFAULT_TABLES, "datastore_files", "domains", "scheduler")
+#: Every table ``estate()`` can read: the PropertyCollector ones, ``datastore_files`` and ``dvports``.
+ESTATE_TABLES = (*DEFAULT_TABLES, "datastore_files", "dvports", "domains", "scheduler")
+#: The tables that need calls beyond the one retrieval, and the tables they are built from.
+_EXTRA_TABLES = {
+    "datastore_files": (DATASTORE_FILES, (DATASTORES, VM_FILES)),
+    "dvports": (DVPORTS, (DVSWITCHES, DV_PORTGROUPS, *ENTITY_NAMES)),
+}
 ProgressLike = Callable[[int, str], None] | bool | None
 
 
 def table_spec(name: str) -> TableSpec:
     """The declaration of estate table ``name`` (its columns and dtypes)."""
-    from ._files import DATASTORE_FILES
-
-    return DATASTORE_FILES if name == "datastore_files" else TABLES[name]
+    return _EXTRA_TABLES[name][0] if name in _EXTRA_TABLES else TABLES[name]
 
 
 def _reporter(progress: ProgressLike) -> Callable[[int, str], None]:
@@ -45,7 +50,7 @@ def _reporter(progress: ProgressLike) -> Callable[[int, str], None]:
 
 
 def _wanted(tables: Iterable[str] | None) -> list[str]:
-    names = list(DEFAULT_TABLES) + ["datastore_files"] if tables is None else list(dict.fromkeys(tables))
+    names = list(DEFAULT_TABLES) + list(_EXTRA_TABLES) if tables is None else list(dict.fromkeys(tables))
     unknown = [n for n in names if n not in ESTATE_TABLES]
     if unknown:
         raise errors.ValidationError(
@@ -150,6 +155,11 @@ class EstateFacet(Facet):
         """One row per file on the datastores; ``orphaned`` marks disks no VM or template uses."""
         return self.estate(["datastore_files"])["datastore_files"]
 
+    def dvports(self) -> pd.DataFrame:
+        """One row per distributed virtual port: switch, port group, VLAN, the VM NIC or host
+        VMkernel NIC connected, link state, security and shaping policy."""
+        return self.estate(["dvports"])["dvports"]
+
     def watch(
         self,
         table: str,
@@ -168,23 +178,27 @@ class EstateFacet(Facet):
 
     def estate(self, tables: Iterable[str] | None = None, *, progress: ProgressLike = None) -> Estate:
         """The asked-for tables (default: every estate table) in an :class:`Estate`, from ONE
-        PropertyCollector retrieval plus, for ``datastore_files``, one search per datastore.
+        PropertyCollector retrieval plus, for ``datastore_files``, one search per datastore and,
+        for ``dvports``, one ``FetchDVPorts`` per distributed switch.
         ``progress``: a ``(percent, message)`` callable, or ``True`` for lines on stdout."""
         say = _reporter(progress)
         names = _wanted(tables)
         conn = self._conn
         specs = [TABLES[n] for n in names if n in TABLES]
-        files = "datastore_files" in names
-        if files:
-            specs += [spec for spec in (DATASTORES, VM_FILES) if spec not in specs]
+        for name in names:
+            specs += [spec for spec in _EXTRA_TABLES.get(name, (None, ()))[1] if spec not in specs]
         taken_at = dt.datetime.now(dt.timezone.utc)
         say(0, f"reading {len(specs)} table(s) from {conn.uri.hostname} in one retrieval")
         frames = read_tables(conn, specs)
-        if files:
+        if "datastore_files" in names:
             say(60, f"searching {len(frames['datastores'])} datastore(s) for files")
             frames["datastore_files"] = datastore_files(
                 conn, frames["datastores"], referenced_files(frames["_vm_files"]["file"].dropna())
             )
+        if "dvports" in names:
+            say(80, f"fetching the ports of {len(frames['dvswitches'])} distributed switch(es)")
+            entities = {m: n for s in ENTITY_NAMES for m, n in zip(frames[s.name].moref, frames[s.name].name)}
+            frames["dvports"] = dvports(conn, frames["dvswitches"], frames["dv_portgroups"], entities)
         about = conn.content.about
         server = {
             "product": str(about.fullName),

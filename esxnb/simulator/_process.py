@@ -168,7 +168,13 @@ class Simulator(SimulatorControl):
     VmDiskFileInfo; datastores have ``/vmfs/volumes/<name>`` mount paths and
     answer RefreshDatastore; HostNetworkSystem's vSwitch and port group calls
     change ``host.config.network`` (uplinks, MTU, VLANs, shaping, shared
-    Network objects) and refuse port groups in use (ResourceInUse). The
+    Network objects) and refuse port groups in use (ResourceInUse);
+    FetchDVPorts answers as a vCenter does (0.24: a bogus port per port group,
+    keys "0".."N-1" again in every port group, no port group, connectee or
+    runtime state, criteria ignored): ports numbered uniquely per switch, each
+    with its port group, default settings, the VM NIC bound to it (every demo
+    estate NIC is) with link state and MAC, and the port group / connected /
+    port key criteria honoured. The
     launcher's own virtual disk calls honour :meth:`set_task_behaviour` too.
 
     What libvirt's own client (virsh) needs, as real servers do it: array

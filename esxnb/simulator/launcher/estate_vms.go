@@ -76,9 +76,10 @@ type demoVM struct {
 }
 
 type demoNIC struct {
-	pg  demoPortGroup
-	mac string
-	ip  string
+	pg   demoPortGroup
+	mac  string
+	ip   string
+	port string // the distributed port it is bound to (dvports.go)
 }
 
 func (st *state) buildDemoVMs(plan *demoPlan, in *demoInfra, c *chooser) error {
@@ -92,6 +93,7 @@ func (st *state) buildDemoVMs(plan *demoPlan, in *demoInfra, c *chooser) error {
 	}
 	counters := map[string]int{}
 	usedMAC := map[string]bool{}
+	ports := portBinder{}
 	for i := 0; i < st.opts.vms; i++ {
 		place := in.places[c.weighted(weights)]
 		v := &demoVM{place: place, host: place.hosts[c.Intn(len(place.hosts))]}
@@ -122,6 +124,11 @@ func (st *state) buildDemoVMs(plan *demoPlan, in *demoInfra, c *chooser) error {
 		v.tools = drawTools(c, v.guest)
 		v.created = in.clock.Add(-time.Duration(c.between(30, 1200)*24) * time.Hour)
 		v.nics = drawNICs(c, v, in.networks[place.dc], usedMAC, place.dc)
+		for i := range v.nics {
+			if v.nics[i].pg.dvs {
+				v.nics[i].port = ports.bind(v.nics[i].pg.network)
+			}
+		}
 		spec := demoSpec(c, v)
 		vm, err := st.createDemoVM(in.folders[place.dc][v.folder], v, spec)
 		if err != nil {
@@ -348,7 +355,7 @@ func demoDevices(c *chooser, v *demoVM) object.VirtualDeviceList {
 		var backing types.BaseVirtualDeviceBackingInfo
 		if n.pg.dvs {
 			backing = &types.VirtualEthernetCardDistributedVirtualPortBackingInfo{Port: types.DistributedVirtualSwitchPortConnection{
-				SwitchUuid: n.pg.switchUUID, PortgroupKey: n.pg.key}}
+				SwitchUuid: n.pg.switchUUID, PortgroupKey: n.pg.key, PortKey: n.port}}
 		} else {
 			net := n.pg.network
 			backing = &types.VirtualEthernetCardNetworkBackingInfo{VirtualDeviceDeviceBackingInfo: types.VirtualDeviceDeviceBackingInfo{DeviceName: n.pg.name}, Network: &net}

@@ -48,6 +48,12 @@
 //     shared by the datacenter's hosts, ResourceInUse while VMs or VMkernel
 //     NICs use a port group (0.24 keeps a separate list, drops specs, lacks
 //     the Update calls) (network.go);
+//   - FetchDVPorts numbers ports uniquely per switch and fills each port's
+//     port group, default settings, connectee (the VM NIC bound to it) and
+//     runtime state, honouring the port group / connected / port key
+//     criteria (0.24: one bogus port per port group, "0".."N-1" again in every
+//     port group, none of those fields, criteria ignored); the demo estate
+//     binds every NIC on a distributed port group to a free port (dvports.go);
 //   - answers are encoded as real servers encode them: array items carry
 //     xsi:type (libvirt's virsh refuses untyped ones), xsi is declared once
 //     in the envelope (0.24 declares it on every value, doubling answers);

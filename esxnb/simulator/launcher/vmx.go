@@ -328,7 +328,8 @@ func renderVMX(vm *simulator.VirtualMachine, mode string) string {
 		case *types.VirtualEthernetCardDistributedVirtualPortBackingInfo:
 			v.set(p+".dvs.switchId", vmwareUUID(b.Port.SwitchUuid))
 			// A real vCenter always binds the NIC to a numbered port and libvirt requires
-			// dvs.portId; the stock model leaves the key empty, so the device key stands in.
+			// dvs.portId; the demo estate binds its NICs (dvports.go), but NICs added
+			// through the API keep 0.24's empty key, for which the device key stands in.
 			portKey := b.Port.PortKey
 			if portKey == "" {
 				portKey = strconv.Itoa(int(e.Key))

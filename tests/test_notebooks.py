@@ -97,7 +97,7 @@ def test_the_expected_notebooks_exist() -> None:
         "05-lifecycle-and-scheduler.ipynb",
         "06-migration.ipynb",
         "07-forms.ipynb",
-        "08-estate.ipynb",
+        "08-estate-report.ipynb",
         "09-events-and-tasks.ipynb",
         "10-performance.ipynb",
         "11-live.ipynb",
@@ -163,7 +163,7 @@ DEMO_MARKERS = {
     "05-lifecycle-and-scheduler": ["ToolsNotAvailableError", "QuestionError", "I copied it", "50% running"],
     "06-migration": ["ESX hosts:", "now on:"],
     "07-forms": ["domains;", "application/vnd.jupyter.widget-view+json", "MigrateForm"],
-    "08-estate": [
+    "08-estate-report": [
         "vInfo",
         "consolidation_needed",
         "powered off",

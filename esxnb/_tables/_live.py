@@ -265,14 +265,14 @@ class LiveTable:
                             }
                         )
             if first:
-                self.frame = _typed(self.spec, list(fresh.values()))
+                frame = _typed(self.spec, list(fresh.values()))
             else:
                 kept = [frame.iloc[i].to_dict() for k, i in current.items() if k not in gone]
                 by_key = {str(r[self.key]): r for r in kept}
                 for key, values in fresh.items():
                     by_key[key] = values
                 ordered = [by_key[k] for k in current if k in by_key] + [by_key[k] for k in added]
-                self.frame = _typed(self.spec, ordered)
+                old_frame, frame = frame, _typed(self.spec, ordered)
                 for key in added:
                     log_rows.append(
                         {
@@ -286,7 +286,7 @@ class LiveTable:
                         }
                     )
                 for key in gone:
-                    old = frame.iloc[current[key]].to_dict()
+                    old = old_frame.iloc[current[key]].to_dict()
                     log_rows.append(
                         {
                             "time": now,
@@ -299,10 +299,13 @@ class LiveTable:
                         }
                     )
             changes = pd.DataFrame(log_rows, columns=self.changes.columns)
+            # The log is published before the frame: a reader that sees a row in ``frame``
+            # (other threads read without the lock) finds what brought it there in ``changes``.
             if log_rows:
                 self.changes = (
                     changes if self.changes.empty else pd.concat([self.changes, changes], ignore_index=True)
                 )
+            self.frame = frame
         for callback in list(self._callbacks) if log_rows else []:
             try:
                 callback(self, changes)

@@ -56,6 +56,7 @@ def test_empty_and_blank_files_have_no_entries():
         ('a = "1"\nb =\n', 2, "has no value"),
         ('a = "1"\n9lives = "x"\n', 2, "expecting a key"),
         ('a = "x\x00y"\n', 1, "NUL"),
+        ('a = "1"\ndisplayName = "caf\udce9"\n', 2, "U+DCE9 in VMX text is a lone surrogate"),
     ],
 )
 def test_syntax_errors_name_the_line(text, line, words):

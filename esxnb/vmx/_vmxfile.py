@@ -143,6 +143,7 @@ def _explain(text: str, pos: int) -> str:
 
 
 # Between two values (after splitting at '"'): line break(s), a lower-cased key, ' = '.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _KEY_PART = re.compile(r"[\r\n]+([a-z.][a-z0-9_:.\-]*) = \x00")
 
 
@@ -248,6 +249,15 @@ def _parse(text: str) -> VMXFile:
     nul = text.find("\0")
     if nul >= 0:
         raise VMXSyntaxError("NUL character in VMX text", line=_line_at(text, nul))
+    # Text decoded from bytes never holds a lone surrogate, but a str handed in may (bytes
+    # decoded with "surrogateescape"); no XML document or UTF-8 file can carry one.
+    surrogate = None if text.isascii() else _SURROGATE.search(text)
+    if surrogate is not None:
+        raise VMXSyntaxError(
+            f"U+{ord(surrogate.group()):04X} in VMX text is a lone surrogate, not a character"
+            " (was the file decoded with errors='surrogateescape'? pass its bytes instead)",
+            line=_line_at(text, surrogate.start()),
+        )
     fast = _parse_fast(text)
     if fast is not None:
         return VMXFile._parsed(fast[0], fast[1], None, text)

@@ -206,10 +206,13 @@ class DomainBrowser(widgets.VBox):
             (f"{row.name} · {row.state} · {row.host}", str(row.uuid))
             for row in visible[["name", "state", "host", "uuid"]].head(self.max_rows).itertuples(index=False)
         ]
-        offered = {value for _label, value in labels}
-        keep = tuple(uuid for uuid in self.selection.value if uuid in offered)
-        self.selection.options = labels
-        self.selection.value = keep
+        # Re-rendering an unchanged list must not touch the selection: a refresh in the
+        # background would otherwise write back what was selected before the user's last click.
+        if labels != list(self.selection.options):
+            offered = {value for _label, value in labels}
+            keep = tuple(uuid for uuid in self.selection.value if uuid in offered)
+            self.selection.options = labels
+            self.selection.value = keep
         if not self._runner.busy:
             self.status.info(f"{len(visible)} of {len(df)} domains")
 
@@ -308,7 +311,10 @@ class DomainBrowser(widgets.VBox):
                     self.outcomes[name] = "ok"
             return self.outcomes
 
+        # The list is read again before the outcome is shown and the buttons come back, so
+        # that "done" means the table already shows it, and no refresh runs behind a new click.
         def done(outcomes: dict[str, str]) -> None:
+            self._reload(connection)
             failed = {n: o for n, o in outcomes.items() if o != "ok"}
             if failed:
                 self.status.error(
@@ -318,16 +324,19 @@ class DomainBrowser(widgets.VBox):
             else:
                 self.status.ok(f"{action}: done for {', '.join(outcomes)}")
 
+        def failed(exc: BaseException) -> None:
+            self._reload(connection)
+            self.status.error(error_text(exc))
+
         def finally_() -> None:
             self.cancel_button.disabled = True
             self._set_buttons(True)
-            self._refresh_keep_status()
 
         self._set_buttons(False)
         self.cancel_button.disabled = False
         self.status.busy(f"{action}: {', '.join(names.values())} ...")
         runner.start(
-            job, on_done=done, on_error=lambda exc: self.status.error(error_text(exc)), on_finally=finally_
+            job, on_done=done, on_error=failed, on_finally=finally_
         )
 
     def _refresh_keep_status(self) -> None:

@@ -127,9 +127,11 @@ def _drive_domain_browser(page, server: Server, screenshot_dir: Path, shot: str)
         form.get_by_text(f"resume: done for {first}").wait_for()
         assert direct.domain(first).state == "running"
         form.locator(".widget-text input[type='text']").first.fill("")
+        form.get_by_text(f"{len(names)} of {len(names)} domains").wait_for()  # the whole list is back
         selection.select_option(label=_option(raw_labels, second + " "))
         form.get_by_role("button", name="Reset").click()
         form.get_by_text("Really hard-reset 1 domain(s)?").wait_for()
+        form.get_by_text(f"confirm to reset {second}").wait_for()  # the selection reached the kernel
         form.get_by_role("button", name="Confirm").click()
         form.get_by_text(f"reset: done for {second}").wait_for()
         reservation = int(direct.scheduler().set_index("name").loc[second, "reservation_mhz"]) + 100

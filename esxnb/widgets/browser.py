@@ -335,9 +335,7 @@ class DomainBrowser(widgets.VBox):
         self._set_buttons(False)
         self.cancel_button.disabled = False
         self.status.busy(f"{action}: {', '.join(names.values())} ...")
-        runner.start(
-            job, on_done=done, on_error=failed, on_finally=finally_
-        )
+        runner.start(job, on_done=done, on_error=failed, on_finally=finally_)
 
     def _refresh_keep_status(self) -> None:
         """Re-read the domains after an action, keeping the action's outcome in the status line."""

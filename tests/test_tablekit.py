@@ -135,3 +135,29 @@ def test_no_rows_gives_typed_empty_tables(conn: Connection) -> None:
     frame = read_table(conn, dataclasses.replace(BRIEF, keep=lambda row: False))
     assert len(frame) == 0 and list(frame.columns) == ["name", "memory_mib", "kind"]
     assert str(frame["memory_mib"].dtype) == "Int64"
+
+
+def test_the_collector_is_paused_during_reads_and_comes_back_as_it_was() -> None:
+    import gc
+
+    from esxnb._tables._gc import collector_paused
+
+    assert gc.isenabled()
+    with collector_paused():
+        with collector_paused():  # a second read in another thread
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # still one read going
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # whoever turned it off keeps it off
+    finally:
+        gc.enable()
+    try:
+        with collector_paused():
+            raise KeyError("x")
+    except KeyError:
+        pass
+    assert gc.isenabled()

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._custom import CUSTOM_VALUES, add_custom_columns, custom_field_definitions, custom_values
 from ._frame import build_frame, empty_frame, records_frame
+from ._gc import collector_paused
 from ._live import LiveTable
 from ._missing import refused_for
 from ._read import Reading, filter_specs, read, scope_ref
@@ -69,15 +70,16 @@ def read_tables(
 ) -> dict[str, pd.DataFrame]:
     """``{name: DataFrame}`` for every table in ``tables``, from one bulk retrieval (of the
     VMs in scope, or of ``vms`` only: pyVmomi VirtualMachine objects)."""
-    reading = read(conn, tables, vms)
-    extra = {"autostart": reading.structure.autostart(), "scope": scope_ref(conn)}
-    definitions = custom_field_definitions(reading.structure.result)
-    frames = {}
-    for spec in tables:
-        frame = build_frame(spec, reading.rows(spec, extra))
-        if "custom_fields" in spec.needs:
-            frame = add_custom_columns(frame, spec, definitions)
-        frames[spec.name] = frame
+    with collector_paused():
+        reading = read(conn, tables, vms)
+        extra = {"autostart": reading.structure.autostart(), "scope": scope_ref(conn)}
+        definitions = custom_field_definitions(reading.structure.result)
+        frames = {}
+        for spec in tables:
+            frame = build_frame(spec, reading.rows(spec, extra))
+            if "custom_fields" in spec.needs:
+                frame = add_custom_columns(frame, spec, definitions)
+            frames[spec.name] = frame
     attrs = reading.attrs()
     for spec in tables:
         frame = frames[spec.name]

@@ -24,6 +24,7 @@ from typing import Any
 from pyVmomi import vim, vmodl
 
 from esxnb.connection import connect
+from esxnb._tables._read import PAGE_SIZE  # the page size esxnb asks for, so that all sides do the same work
 from esxnb.frames import domain_specs
 from esxnb.simulator import Simulator
 
@@ -45,7 +46,7 @@ def bare_pyvmomi(conn: Any, specs: list[Any]) -> tuple[int, int]:
     """The same filter specs through pyvmomi's own decoder; (objects, round trips)."""
     collector = conn.content.propertyCollector
     count = trips = 0
-    result = collector.RetrievePropertiesEx(specs, PC.RetrieveOptions(maxObjects=10_000))
+    result = collector.RetrievePropertiesEx(specs, PC.RetrieveOptions(maxObjects=PAGE_SIZE))
     trips += 1
     while result is not None:
         count += len(result.objects)
@@ -65,7 +66,7 @@ def raw_server(conn: Any, specs: list[Any]) -> tuple[int, int]:
     soap = getattr(conn.session.stub, "soapStub", conn.session.stub)
     collector = conn.content.propertyCollector
     headers = {"Cookie": soap.cookie, "SOAPAction": soap.versionId, "Content-Type": "text/xml; charset=UTF-8"}
-    method, args = "RetrievePropertiesEx", (specs, PC.RetrieveOptions(maxObjects=10_000))
+    method, args = "RetrievePropertiesEx", (specs, PC.RetrieveOptions(maxObjects=PAGE_SIZE))
     total = trips = 0
     while True:
         body = soap.SerializeRequest(collector, collector._GetMethodInfo(method), args)

@@ -68,6 +68,42 @@ def test_pages_add_up_to_one_read(sim: Simulator) -> None:
         assert len(first.objects) == 4 and first.token
 
 
+def test_later_pages_are_retrieved_when_asked_for(sim: Simulator) -> None:
+    """As on vCenter, maxObjects suspends the retrieval: a later page shows the objects as they
+    are when it is asked for (0.24 alone would build every page up front), in the whole read's order."""
+    with connect_to(sim) as conn:
+        spec = _vm_spec(conn)
+        collector = conn.content.propertyCollector
+        whole = collector.RetrievePropertiesEx([spec], PC.RetrieveOptions())
+        order = [o.obj._moId for o in whole.objects]
+        first = collector.RetrievePropertiesEx([spec], PC.RetrieveOptions(maxObjects=2))
+        assert [o.obj._moId for o in first.objects] == order[:2]
+        last = next(
+            vm
+            for vm in conn.content.viewManager.CreateContainerView(
+                conn.content.rootFolder, [vim.VirtualMachine], True
+            ).view
+            if vm._moId == order[-1]
+        )
+        old_name = last.name
+        try:
+            wait = last.Rename_Task("renamed-between-pages")
+            while wait.info.state not in ("success", "error"):
+                pass
+            seen: dict[str, str] = {}
+            token = first.token
+            while token:
+                page = collector.ContinueRetrievePropertiesEx(token)
+                seen.update(
+                    {o.obj._moId: dict((p.name, p.val) for p in o.propSet)["name"] for o in page.objects}
+                )
+                token = page.token
+            assert list(seen) == order[2:]
+            assert seen[order[-1]] == "renamed-between-pages"
+        finally:
+            last.Rename_Task(old_name)
+
+
 def test_tables_read_over_several_pages(sim: Simulator, monkeypatch: pytest.MonkeyPatch) -> None:
     with _root(sim) as conn:
         whole = conn.domains()

@@ -138,7 +138,8 @@ class Simulator(SimulatorControl):
       ``missingSet`` entry with a NoPermission fault, as for an account
       without the privilege; :meth:`clear_restrictions`.
     - :meth:`expire_tokens`: forget the paging tokens of unfinished
-      retrievals (RetrievePropertiesEx honours ``maxObjects``).
+      retrievals (RetrievePropertiesEx honours ``maxObjects``, and, as vCenter,
+      retrieves each later page only when ContinueRetrievePropertiesEx asks for it).
 
     ``managed_by=<vpx Simulator>`` with ``host_name=`` makes an ESX simulator
     whose host reports the vCenter's address as ``summary.managementServerIp``

@@ -72,9 +72,12 @@
 //     a fresh ESXi, with ReconfigureAutostart (0.24: none) (autostart.go);
 //   - RetrievePropertiesEx honours maxObjects with tokens that
 //     ContinueRetrievePropertiesEx and CancelRetrievePropertiesEx serve
-//     (0.24 ignores it), and a restricted account can be played: chosen
-//     properties of chosen objects come back as NoPermission missingSet
-//     entries (control restrict_property) (retrieval.go);
+//     (0.24 ignores it), each page retrieved only when it is asked for,
+//     as vCenter suspends a retrieval at maxObjects (0.24 would build the
+//     whole answer before the first byte) (lazypages.go), and a restricted
+//     account can be played: chosen properties of chosen objects come back
+//     as NoPermission missingSet entries (control restrict_property)
+//     (retrieval.go);
 //   - -estate demo builds a varied, seeded vCenter estate: clusters,
 //     hosts, pools, VMFS/NFS datastores at different fills with orphaned
 //     disks, port groups, VMs with snapshots, tools states, guest

@@ -39,7 +39,10 @@ type restriction struct {
 type pagedRetrieval struct {
 	session string
 	pageMax int
-	objects [][]byte
+	objects [][]byte // encoded objects still to hand out
+	// a lazy retrieval (lazypages.go): the objects still to retrieve, a page at a time
+	lazy    *lazyRequest
+	pending []objectRef
 }
 
 type retrievals struct {
@@ -254,19 +257,37 @@ func (st *state) continueRetrieval(w http.ResponseWriter, r *http.Request, call 
 		writeVoid(w, call.Method)
 		return
 	}
+	var page [][]byte
+	var refs []objectRef
 	n := paged.pageMax
-	if n > len(paged.objects) {
-		n = len(paged.objects)
+	if paged.lazy != nil {
+		if n > len(paged.pending) {
+			n = len(paged.pending)
+		}
+		refs, paged.pending = paged.pending[:n], paged.pending[n:]
+	} else {
+		if n > len(paged.objects) {
+			n = len(paged.objects)
+		}
+		page, paged.objects = paged.objects[:n], paged.objects[n:]
 	}
-	page := paged.objects[:n]
-	paged.objects = paged.objects[n:]
 	next := ""
-	if len(paged.objects) > 0 {
+	if len(paged.objects) > 0 || len(paged.pending) > 0 {
 		next = token
 	} else {
 		delete(rt.pages, token)
 	}
 	rt.mu.Unlock()
+	if paged.lazy != nil {
+		var err error
+		if page, err = st.nextLazyPage(r, paged.lazy, refs); err != nil {
+			rt.mu.Lock()
+			delete(rt.pages, token)
+			rt.mu.Unlock()
+			writeFault(w, &types.SystemError{Reason: err.Error()}, "cannot retrieve the next page: "+err.Error())
+			return
+		}
+	}
 	var out bytes.Buffer
 	fmt.Fprintf(&out, `%s<%sResponse xmlns="urn:vim25"><returnval>`, envelopeStart, call.Method)
 	if next != "" {

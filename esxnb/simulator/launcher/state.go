@@ -284,6 +284,9 @@ func (st *state) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	case "RetrievePropertiesEx":
+		if st.retrieveLazily(w, r, body) { // lazypages.go
+			return
+		}
 		rec := httptest.NewRecorder()
 		st.stock.ServeHTTP(rec, r)
 		answer := rec.Body.Bytes()

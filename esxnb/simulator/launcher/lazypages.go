@@ -1,0 +1,159 @@
+package main
+
+// Paged retrievals computed page by page, as vCenter does.
+//
+// RetrieveOptions.maxObjects "causes RetrievePropertiesEx to suspend the
+// retrieval when the count of objects reaches the specified maximum"; the
+// rest is computed when ContinueRetrievePropertiesEx asks for it. 0.24
+// ignores maxObjects and builds and encodes the whole answer before the first
+// byte leaves, so a client that asks for the next page while it decodes this
+// one (esxnb does) cannot overlap with the server, unlike on a vCenter.
+//
+// Here a paged RetrievePropertiesEx first selects its objects (the same
+// request with no property paths: cheap), then each page is the stock
+// collector run on that page's objects with every property spec of the
+// request. 0.24 gives each object the properties of every matching property
+// spec of the request whatever filter spec selected it, so a page holds what
+// the whole answer would have held for those objects, in the same order. An
+// object gone between pages is left out (reportMissingObjectsInResults).
+
+import (
+	"bytes"
+	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strconv"
+
+	"github.com/google/uuid"
+)
+
+var (
+	specSetPattern     = regexp.MustCompile(`(?s)<specSet>.*?</specSet>`)
+	propSpecPattern    = regexp.MustCompile(`(?s)<propSet>.*?</propSet>`)
+	pathSetPattern     = regexp.MustCompile(`<pathSet>[^<]*</pathSet>`)
+	allTruePattern     = regexp.MustCompile(`<all>\s*(true|1)\s*</all>`)
+	selectedObjPattern = regexp.MustCompile(`<objects><obj type="([^"]+)">([^<]*)</obj>`)
+)
+
+type objectRef struct{ kind, value string }
+
+// lazyRequest rebuilds one page's request from the original one.
+type lazyRequest struct {
+	head, tail []byte // the original body around its filter specs
+	props      []byte // every <propSet> of every filter spec
+}
+
+func (lr *lazyRequest) body(refs []objectRef) []byte {
+	var b bytes.Buffer
+	b.Write(lr.head)
+	b.WriteString("<specSet>")
+	b.Write(lr.props)
+	for _, ref := range refs {
+		fmt.Fprintf(&b, `<objectSet><obj type="%s">%s</obj><skip>false</skip></objectSet>`, xmlText(ref.kind), xmlText(ref.value))
+	}
+	b.WriteString("<reportMissingObjectsInResults>true</reportMissingObjectsInResults></specSet>")
+	b.Write(lr.tail)
+	return b.Bytes()
+}
+
+// stockCall runs body through the stock handler with r's headers (its session).
+func (st *state) stockCall(r *http.Request, body []byte) (int, http.Header, []byte) {
+	req := r.Clone(r.Context())
+	req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	rec := httptest.NewRecorder()
+	st.stock.ServeHTTP(rec, req)
+	return rec.Code, rec.Header(), rec.Body.Bytes()
+}
+
+// retrieveLazily answers a RetrievePropertiesEx with maxObjects below its
+// object count with the first page only, keeping the selection for the
+// next ones. False when the request is not such a one (or the selection
+// failed): the caller answers it the stock way, faults included.
+func (st *state) retrieveLazily(w http.ResponseWriter, r *http.Request, body []byte) bool {
+	m := maxObjectsPattern.FindSubmatch(body)
+	if m == nil {
+		return false
+	}
+	pageMax, _ := strconv.Atoi(string(m[1]))
+	specs := specSetPattern.FindAllIndex(body, -1)
+	if pageMax <= 0 || len(specs) == 0 {
+		return false
+	}
+	lr := &lazyRequest{head: body[:specs[0][0]], tail: body[specs[len(specs)-1][1]:]}
+	var props bytes.Buffer
+	for _, loc := range specs {
+		for _, p := range propSpecPattern.FindAll(body[loc[0]:loc[1]], -1) {
+			props.Write(p)
+		}
+	}
+	lr.props = props.Bytes()
+
+	selection := allTruePattern.ReplaceAll(pathSetPattern.ReplaceAll(body, nil), []byte("<all>false</all>"))
+	code, _, answer := st.stockCall(r, selection)
+	if code != http.StatusOK {
+		return false
+	}
+	var refs []objectRef
+	for _, m := range selectedObjPattern.FindAllSubmatch(answer, -1) {
+		refs = append(refs, objectRef{html.UnescapeString(string(m[1])), html.UnescapeString(string(m[2]))})
+	}
+	if len(refs) <= pageMax {
+		return false // one page: the stock answer as it is
+	}
+	code, header, page := st.stockCall(r, lr.body(refs[:pageMax]))
+	if code != http.StatusOK {
+		return false
+	}
+	head, objects, tail, ok := st.pageObjects(page)
+	if !ok {
+		return false
+	}
+	token := uuid.New().String()
+	rt := st.retrievals
+	rt.mu.Lock()
+	rt.pages[token] = &pagedRetrieval{session: sessionCookie(r), pageMax: pageMax, lazy: lr, pending: refs[pageMax:]}
+	rt.mu.Unlock()
+	for k, v := range header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(withToken(head, objects, tail, token))
+	return true
+}
+
+// pageObjects splits a stock answer into its objects, restrictions applied.
+func (st *state) pageObjects(answer []byte) (head []byte, objects [][]byte, tail []byte, ok bool) {
+	head, objects, tail, ok = splitObjectsFast(answer)
+	if !ok {
+		head, objects, tail, ok = splitObjects(answer)
+	}
+	if !ok {
+		return nil, nil, nil, false
+	}
+	rt := st.retrievals
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	for i := range objects {
+		objects[i] = rt.restrict(objects[i])
+	}
+	return head, objects, tail, true
+}
+
+// nextLazyPage computes the objects of the next page of a lazy retrieval.
+func (st *state) nextLazyPage(r *http.Request, lr *lazyRequest, refs []objectRef) ([][]byte, error) {
+	code, _, answer := st.stockCall(r, lr.body(refs))
+	if code != http.StatusOK {
+		return nil, fmt.Errorf("the page's retrieval failed with HTTP %d", code)
+	}
+	if !bytes.Contains(answer, objectsOpen) {
+		return nil, nil // every object of the page is gone
+	}
+	_, objects, _, ok := st.pageObjects(answer)
+	if !ok {
+		return nil, fmt.Errorf("the page's answer has no objects where expected")
+	}
+	return objects, nil
+}

@@ -15,6 +15,7 @@ import esxnb._tables._read as table_reader
 from esxnb._fastpc import FastCollector, StaleSessionError
 from esxnb.connection import Connection
 from esxnb.simulator import Simulator
+from esxnb.tasks import wait_for_task
 from helpers import connect_to
 
 pytestmark = pytest.mark.simulator
@@ -87,9 +88,7 @@ def test_later_pages_are_retrieved_when_asked_for(sim: Simulator) -> None:
         )
         old_name = last.name
         try:
-            wait = last.Rename_Task("renamed-between-pages")
-            while wait.info.state not in ("success", "error"):
-                pass
+            wait_for_task(conn, last.Rename_Task("renamed-between-pages"))
             seen: dict[str, str] = {}
             token = first.token
             while token:
@@ -101,7 +100,7 @@ def test_later_pages_are_retrieved_when_asked_for(sim: Simulator) -> None:
             assert list(seen) == order[2:]
             assert seen[order[-1]] == "renamed-between-pages"
         finally:
-            last.Rename_Task(old_name)
+            wait_for_task(conn, last.Rename_Task(old_name))
 
 
 def test_tables_read_over_several_pages(sim: Simulator, monkeypatch: pytest.MonkeyPatch) -> None:

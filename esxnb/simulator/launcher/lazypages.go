@@ -28,6 +28,7 @@ import (
 	"strconv"
 
 	"github.com/google/uuid"
+	"github.com/vmware/govmomi/vim25/types"
 )
 
 var (
@@ -59,13 +60,28 @@ func (lr *lazyRequest) body(refs []objectRef) []byte {
 	return b.Bytes()
 }
 
+// stockAnswer is what the stock handler answered.
+type stockAnswer struct {
+	code   int
+	header http.Header
+	body   []byte
+}
+
+func (a *stockAnswer) writeTo(w http.ResponseWriter) {
+	for k, v := range a.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(a.code)
+	_, _ = w.Write(a.body)
+}
+
 // stockCall runs body through the stock handler with r's headers (its session).
-func (st *state) stockCall(r *http.Request, body []byte) (int, http.Header, []byte) {
+func (st *state) stockCall(r *http.Request, body []byte) *stockAnswer {
 	req := r.Clone(r.Context())
 	req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 	rec := httptest.NewRecorder()
 	st.stock.ServeHTTP(rec, req)
-	return rec.Code, rec.Header(), rec.Body.Bytes()
+	return &stockAnswer{rec.Code, rec.Header(), rec.Body.Bytes()}
 }
 
 // retrieveLazily answers a RetrievePropertiesEx with maxObjects below its
@@ -92,68 +108,54 @@ func (st *state) retrieveLazily(w http.ResponseWriter, r *http.Request, body []b
 	lr.props = props.Bytes()
 
 	selection := allTruePattern.ReplaceAll(pathSetPattern.ReplaceAll(body, nil), []byte("<all>false</all>"))
-	code, _, answer := st.stockCall(r, selection)
-	if code != http.StatusOK {
+	selected := st.stockCall(r, selection)
+	if selected.code != http.StatusOK {
 		return false
 	}
 	var refs []objectRef
-	for _, m := range selectedObjPattern.FindAllSubmatch(answer, -1) {
+	for _, m := range selectedObjPattern.FindAllSubmatch(selected.body, -1) {
 		refs = append(refs, objectRef{html.UnescapeString(string(m[1])), html.UnescapeString(string(m[2]))})
 	}
 	if len(refs) <= pageMax {
 		return false // one page: the stock answer as it is
 	}
-	code, header, page := st.stockCall(r, lr.body(refs[:pageMax]))
-	if code != http.StatusOK {
+	first := st.stockCall(r, lr.body(refs[:pageMax]))
+	if first.code != http.StatusOK {
 		return false
 	}
-	head, objects, tail, ok := st.pageObjects(page)
+	rt := st.retrievals
+	rt.mu.Lock()
+	head, objects, tail, ok := rt.restrictedObjects(first.body)
+	token := uuid.New().String()
+	if ok {
+		rt.pages[token] = &pagedRetrieval{session: sessionCookie(r), pageMax: pageMax, lazy: lr, pending: refs[pageMax:]}
+	}
+	rt.mu.Unlock()
 	if !ok {
 		return false
 	}
-	token := uuid.New().String()
-	rt := st.retrievals
-	rt.mu.Lock()
-	rt.pages[token] = &pagedRetrieval{session: sessionCookie(r), pageMax: pageMax, lazy: lr, pending: refs[pageMax:]}
-	rt.mu.Unlock()
-	for k, v := range header {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(withToken(head, objects, tail, token))
+	first.body = withToken(head, objects, tail, token)
+	first.writeTo(w)
 	return true
 }
 
-// pageObjects splits a stock answer into its objects, restrictions applied.
-func (st *state) pageObjects(answer []byte) (head []byte, objects [][]byte, tail []byte, ok bool) {
-	head, objects, tail, ok = splitObjectsFast(answer)
-	if !ok {
-		head, objects, tail, ok = splitObjects(answer)
+// nextLazyPage retrieves the objects of the next page of a lazy retrieval;
+// what the stock handler answered when it failed.
+func (st *state) nextLazyPage(r *http.Request, lr *lazyRequest, refs []objectRef) ([][]byte, *stockAnswer) {
+	answer := st.stockCall(r, lr.body(refs))
+	if answer.code != http.StatusOK {
+		return nil, answer
 	}
-	if !ok {
-		return nil, nil, nil, false
+	if !bytes.Contains(answer.body, objectsOpen) {
+		return nil, nil // every object of the page is gone
 	}
 	rt := st.retrievals
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	for i := range objects {
-		objects[i] = rt.restrict(objects[i])
+	if _, objects, _, ok := rt.restrictedObjects(answer.body); ok {
+		return objects, nil
 	}
-	return head, objects, tail, true
-}
-
-// nextLazyPage computes the objects of the next page of a lazy retrieval.
-func (st *state) nextLazyPage(r *http.Request, lr *lazyRequest, refs []objectRef) ([][]byte, error) {
-	code, _, answer := st.stockCall(r, lr.body(refs))
-	if code != http.StatusOK {
-		return nil, fmt.Errorf("the page's retrieval failed with HTTP %d", code)
-	}
-	if !bytes.Contains(answer, objectsOpen) {
-		return nil, nil // every object of the page is gone
-	}
-	_, objects, _, ok := st.pageObjects(answer)
-	if !ok {
-		return nil, fmt.Errorf("the page's answer has no objects where expected")
-	}
-	return objects, nil
+	rec := httptest.NewRecorder()
+	writeFault(rec, &types.SystemError{Reason: "unreadable page"}, "the page's answer has no objects where expected")
+	return nil, &stockAnswer{rec.Code, rec.Header(), rec.Body.Bytes()}
 }

@@ -202,8 +202,28 @@ func removePropSets(object []byte, path string) []byte {
 	}
 }
 
+// restrictedObjects splits an answer into what comes before its objects,
+// the objects with the restrictions applied, and what follows (rt.mu held).
+func (rt *retrievals) restrictedObjects(answer []byte) (head []byte, objects [][]byte, tail []byte, ok bool) {
+	head, objects, tail, ok = splitObjectsFast(answer)
+	if !ok {
+		head, objects, tail, ok = splitObjects(answer)
+	}
+	if !ok {
+		return nil, nil, nil, false
+	}
+	if len(rt.restrictions) > 0 {
+		for i := range objects {
+			objects[i] = rt.restrict(objects[i])
+		}
+	}
+	return head, objects, tail, true
+}
+
 // retrieveAnswer rewrites a stock RetrievePropertiesEx answer: restrictions,
-// then the first page.
+// then the first page. Paged requests are retrieved page by page instead
+// (lazypages.go); pages cut from the whole answer here serve the requests
+// that way cannot read.
 func (st *state) retrieveAnswer(r *http.Request, body, answer []byte) []byte {
 	rt := st.retrievals
 	rt.mu.Lock()
@@ -215,17 +235,9 @@ func (st *state) retrieveAnswer(r *http.Request, body, answer []byte) []byte {
 	if len(rt.restrictions) == 0 && (pageMax <= 0 || bytes.Count(answer, objectsOpen) <= pageMax) {
 		return answer // nothing to change: the stock answer as it is
 	}
-	head, objects, tail, ok := splitObjectsFast(answer)
-	if !ok {
-		head, objects, tail, ok = splitObjects(answer)
-	}
+	head, objects, tail, ok := rt.restrictedObjects(answer)
 	if !ok {
 		return answer
-	}
-	if len(rt.restrictions) > 0 {
-		for i := range objects {
-			objects[i] = rt.restrict(objects[i])
-		}
 	}
 	if pageMax <= 0 || len(objects) <= pageMax {
 		return withToken(head, objects, tail, "")
@@ -279,12 +291,12 @@ func (st *state) continueRetrieval(w http.ResponseWriter, r *http.Request, call 
 	}
 	rt.mu.Unlock()
 	if paged.lazy != nil {
-		var err error
-		if page, err = st.nextLazyPage(r, paged.lazy, refs); err != nil {
+		var failed *stockAnswer
+		if page, failed = st.nextLazyPage(r, paged.lazy, refs); failed != nil {
 			rt.mu.Lock()
 			delete(rt.pages, token)
 			rt.mu.Unlock()
-			writeFault(w, &types.SystemError{Reason: err.Error()}, "cannot retrieve the next page: "+err.Error())
+			failed.writeTo(w) // the stock collector's own fault, as the whole answer would have had it
 			return
 		}
 	}

@@ -82,31 +82,29 @@ def decode(element: Any) -> Any:
     """
     if not len(element):
         return leaf_reader(element.get(_XSI_TYPE))(element)
-    kind = local_name(element.get(_XSI_TYPE))
+    kind = _kind(element)
     is_array = kind is not None and kind.startswith("ArrayOf")
     items: list[Any] = []
     found: dict[str, Any] = {}
     repeated: set[str] = set()
     names = _TAG_NAMES
-    elements = 0
-    readers = _LEAF_READERS
     for child in element:
         tag = child.tag
         if tag.__class__ is not str:
             _refuse_entity(child)
             continue  # comments, processing instructions
-        elements += 1
         if len(child):
             value = decode(child)
+        elif child.items():  # typed or a reference: the reader of its attributes
+            value = leaf_reader(child.get(_XSI_TYPE))(child)
         else:
-            xsi = child.get(_XSI_TYPE)
-            reader = readers.get(xsi)
-            if reader is _text:  # most leaves are strings: read them here
-                value = child.text or ""
-                if len(value) > MAX_VALUE_TEXT:
-                    value = _text(child)  # raises with the bound in the message
-            else:
-                value = (reader or leaf_reader(xsi))(child)
+            # Most leaves carry no attribute at all (their type is the schema's): a string.
+            # Asking for the attribute list is far cheaper than looking up a namespaced one.
+            value = child.text
+            if value is None:
+                value = ""
+            elif len(value) > MAX_VALUE_TEXT:
+                value = _leaf_text(child)  # raises with the bound in the message
         if is_array:
             items.append(value)
             continue
@@ -120,13 +118,30 @@ def decode(element: Any) -> Any:
         else:
             found[name] = [found[name], value]
             repeated.add(name)
-    if not elements:
+    if not found and not items:  # no child was an element
         return _mixed_leaf(element, kind)
     if is_array:
         return items
     if kind is not None:
         found.setdefault("_type", kind)
     return found
+
+
+# xsi:type text (prefix included) -> its local name; a few hundred types at most.
+_KINDS: dict[str, str | None] = {}
+
+
+def _kind(element: Any) -> str | None:
+    """The local ``xsi:type`` name of an element (None when it has none)."""
+    if not element.items():
+        return None
+    xsi = element.get(_XSI_TYPE)
+    if xsi is None:
+        return None
+    kind = _KINDS.get(xsi)
+    if kind is None:
+        kind = _KINDS[xsi] = local_name(xsi)
+    return kind
 
 
 def _mixed_leaf(element: Any, kind: str | None) -> Any:
@@ -151,23 +166,34 @@ def _refuse_entity(node: Any) -> bool:
     return False
 
 
+def _leaf_text(element: Any) -> str:
+    """A childless element's text, within MAX_VALUE_TEXT."""
+    text = element.text
+    if text is None:
+        return ""
+    if len(text) > MAX_VALUE_TEXT:
+        raise ValueError(f"a text of {len(text)} characters, over esxnb's bound of {MAX_VALUE_TEXT}")
+    return text
+
+
 def _leaf_reader(kind: str | None) -> Any:
     """How to read a childless element of this ``xsi:type`` (the same rules as :func:`decode`)."""
     local = local_name(kind)
     scalar = _SCALARS.get(local) if local is not None else None
     if local == "string":
-        return _text
+        return _leaf_text
     if scalar is not None:
-        return lambda element: scalar(_text(element))
+        return lambda element: scalar(_leaf_text(element))
     if local is None or local == "ManagedObjectReference":
-        return (
-            lambda element: Ref(element.get("type"), _text(element))
-            if element.get("type") is not None
-            else _text(element)
-        )
+
+        def reference_or_text(element: Any) -> Any:
+            kind = element.get("type")
+            return _leaf_text(element) if kind is None else Ref(kind, _leaf_text(element))
+
+        return reference_or_text
     if local.startswith("ArrayOf"):
         return lambda element: []
-    return _text
+    return _leaf_text
 
 
 # xsi:type text (prefix included, as the server wrote it) -> leaf reader; shared, only grows.

@@ -15,6 +15,7 @@ from __future__ import annotations
 import http.client
 import io
 import ssl
+import threading
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -134,11 +135,24 @@ class _Page:
     may hold elements of the same names); an answer that is no such result (a SOAP fault sent
     with status 200, a proxy's HTML page) is an error naming what came back, never an empty
     inventory.
+
+    With a ``turn`` lock, the page decodes only while it holds the lock and keeps the bytes
+    that arrive before that: pages read ahead are then decoded one after the other instead of
+    side by side, which under the GIL only added thread switching (about 15 % of the decoding
+    time of a 10,000-VM estate). :meth:`release` gives the turn back.
     """
 
-    def __init__(self, into: Retrieval, on_token: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        into: Retrieval,
+        on_token: Callable[[str], None] | None = None,
+        turn: threading.Lock | None = None,
+    ) -> None:
         self.into = into
         self.on_token = on_token  # told the next page's token as soon as it is read
+        self.turn = turn
+        self.held = turn is None
+        self.waiting: list[bytes] = []  # what arrived before the turn came
         self.token: str | None = None
         self.not_authenticated = False
         self.answered = False  # the RetrievePropertiesEx result element was seen
@@ -156,12 +170,34 @@ class _Page:
     def feed(self, data: bytes) -> None:
         if not self.answered and len(self.head) < _DIAGNOSIS:
             self.head += data[: _DIAGNOSIS - len(self.head)]
+        if not self.held:
+            self.waiting.append(data)
+            if self.turn is None or not self.turn.acquire(blocking=False):
+                return
+            self._take_turn()
+            return
         self.parser.feed(data)
         self._drain()
 
     def close(self) -> None:
+        if not self.held and self.turn is not None:
+            self.turn.acquire()
+            self._take_turn()
         self.parser.close()
         self._drain()
+
+    def _take_turn(self) -> None:
+        self.held = True
+        waiting, self.waiting = self.waiting, []
+        for data in waiting:
+            self.parser.feed(data)
+            self._drain()
+
+    def release(self) -> None:
+        """Give the turn back (if this page holds it)."""
+        if self.turn is not None and self.held:
+            self.held = False
+            self.turn.release()
 
     @staticmethod
     def _top_level(element: Any) -> bool:
@@ -202,21 +238,23 @@ class _Page:
         for child in element:
             tag = child.tag
             if tag == _PROPSET:
-                name = val = None
-                for part in child:
-                    if part.tag == _NAME:
-                        name = part.text
-                    elif part.tag == _VAL:
-                        val = part
+                # A propSet is <name/><val/> in that order; anything else (comments, another
+                # order) goes the general way.
+                if len(child) == 2 and child[0].tag == _NAME and child[1].tag == _VAL:
+                    name, val = child[0].text, child[1]
+                else:
+                    name = val = None
+                    for part in child:
+                        if part.tag == _NAME:
+                            name = part.text
+                        elif part.tag == _VAL:
+                            val = part
                 if name is None or val is None:
                     continue
                 try:
                     # Most values are leaves (strings, numbers, references, enums): read them
                     # with a reader cached per xsi:type instead of the general decoder.
-                    if len(val):
-                        row[name] = decode(val)
-                    else:
-                        row[name] = leaf_reader(val.get(XSI_TYPE))(val)
+                    row[name] = decode(val) if len(val) else leaf_reader(val.get(XSI_TYPE))(val)
                 except ValueError as exc:
                     where = f"{ref.type} {ref.value}" if ref is not None else "an object"
                     raise errors.ServerFault(
@@ -279,6 +317,8 @@ class FastCollector:
         # objects), so the server builds it while this one is decoded; pages merge in order.
         # Each page's own reader starts the request for the page after it (servers may repeat
         # one token string for every page, so the follow-up belongs to the page, not the token).
+        # A page read ahead waits for its turn to decode (see _Page).
+        turn = threading.Lock()
         Page = tuple[Retrieval, "str | None", "Future[Any] | None"]
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="esxnb-page") as pool:
 
@@ -290,6 +330,7 @@ class FastCollector:
                     page,
                     context,
                     lambda t: after.setdefault("f", pool.submit(fetch, t)),
+                    turn=turn,
                 )
                 return page, next_token, after.get("f")
 
@@ -303,6 +344,7 @@ class FastCollector:
                     result,
                     context,
                     lambda t: first.setdefault("f", pool.submit(fetch, t)),
+                    turn=turn,
                 )
                 pending = first.get("f")
                 while token:
@@ -327,6 +369,8 @@ class FastCollector:
         result: Retrieval,
         context: str,
         on_token: Callable[[str], None] | None = None,
+        *,
+        turn: threading.Lock | None = None,
     ) -> str | None:
         soap = self._soap
         info = self._collector._GetMethodInfo(method)
@@ -345,7 +389,7 @@ class FastCollector:
         try:
             result.round_trips += 1
             if response.status == 200:
-                page = _Page(result, on_token)
+                page = _Page(result, on_token, turn)
                 for data in _chunks(response):
                     page.feed(data)
                 page.close()
@@ -373,6 +417,8 @@ class FastCollector:
             reusable = False
             raise to_esxnb_error(exc, context=context, timeout=self._session.timeout) from exc
         finally:
+            if page is not None:
+                page.release()
             if reusable:
                 soap.ReturnConnection(connection)
             else:

@@ -491,6 +491,27 @@ def test_decoder_types_and_paging_token() -> None:
     assert "guest" not in row
 
 
+def test_a_page_waits_for_its_turn_to_decode() -> None:
+    import threading
+
+    objects = '<objects><obj type="Folder">group-1</obj><propSet><name>name</name><val xsi:type="xsd:string">f</val></propSet></objects>'
+    body = _ENVELOPE.format(objects=objects, token="<token>t</token>").encode()
+    turn = threading.Lock()
+    turn.acquire()  # the page before is still decoding
+    told: list[str] = []
+    result = Retrieval()
+    page = _Page(result, told.append, turn)
+    page.feed(body[:150])
+    page.feed(body[150:])
+    assert result.tables == {} and told == [] and page.token is None  # kept, not decoded
+    turn.release()
+    page.close()  # takes the turn: everything kept is decoded now
+    assert told == ["t"] and result.table("Folder").rows == [{"name": "f"}]
+    assert turn.locked()
+    page.release()
+    assert not turn.locked()
+
+
 def test_decoder_reports_missing_objects_and_lost_sessions() -> None:
     gone = (
         '<objects><obj type="HostAutoStartManager">ha-autostart-mgr</obj><missingSet><path></path>'

@@ -103,6 +103,38 @@ def test_later_pages_are_retrieved_when_asked_for(sim: Simulator) -> None:
             wait_for_task(conn, last.Rename_Task(old_name))
 
 
+def test_pages_read_ahead_are_decoded_one_at_a_time(sim: Simulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next page is asked for while this one decodes, but decoded only after it: two
+    pages decoding side by side would only share the GIL."""
+    import threading
+    import time
+
+    from esxnb import _fastpc
+
+    active, overlaps, lock = [0], [], threading.Lock()
+    drain = _fastpc._Page._drain
+
+    def slow_drain(self: object) -> None:
+        with lock:
+            active[0] += 1
+            if active[0] > 1:
+                overlaps.append(active[0])
+        try:
+            time.sleep(0.02)  # let the page read ahead arrive meanwhile
+            drain(self)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    monkeypatch.setattr(_fastpc._Page, "_drain", slow_drain)
+    with connect_to(sim) as conn:
+        spec = _vm_spec(conn)
+        whole = FastCollector(conn.session).retrieve([spec], page_size=None)
+        paged = FastCollector(conn.session).retrieve([spec], page_size=2)
+    assert paged.round_trips > 2 and overlaps == []
+    assert paged.properties() == whole.properties()
+
+
 def test_tables_read_over_several_pages(sim: Simulator, monkeypatch: pytest.MonkeyPatch) -> None:
     with _root(sim) as conn:
         whole = conn.domains()
@@ -120,7 +152,7 @@ class _ExpireAfterFirstPage(FastCollector):
         self.expire = expire
         self.calls = 0
 
-    def _call(self, method, args, result, context, on_token=None):  # type: ignore[no-untyped-def]
+    def _call(self, method, args, result, context, on_token=None, **_):  # type: ignore[no-untyped-def]
         self.calls += 1
         if self.calls == 2:
             self.expire()
@@ -139,7 +171,7 @@ def test_tables_start_again_when_the_token_expires(sim: Simulator, monkeypatch: 
     expired = []
 
     class Collector(FastCollector):
-        def _call(self, method, args, result, context, on_token=None):  # type: ignore[no-untyped-def]
+        def _call(self, method, args, result, context, on_token=None, **_):  # type: ignore[no-untyped-def]
             if method == "ContinueRetrievePropertiesEx" and not expired:
                 expired.append(sim.expire_tokens())
             return super()._call(method, args, result, context, None)
@@ -161,7 +193,7 @@ def test_the_session_expiring_between_pages(sim: Simulator, monkeypatch: pytest.
         ended = []
 
         class Collector(FastCollector):
-            def _call(self, method, args, result, context, on_token=None):  # type: ignore[no-untyped-def]
+            def _call(self, method, args, result, context, on_token=None, **_):  # type: ignore[no-untyped-def]
                 if method == "ContinueRetrievePropertiesEx" and not ended:
                     admin.content.sessionManager.TerminateSession([key])
                     ended.append(key)

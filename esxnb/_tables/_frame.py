@@ -28,30 +28,32 @@ def _typed(values: list[Any], dtype: str | Sequence[str]) -> Any:
     return _categorical(values, dtype)
 
 
-def _order(spec: TableSpec, columns: dict[str, list[Any]]) -> list[int]:
-    count = len(next(iter(columns.values()))) if columns else 0
-    keys = [columns[name] for name in spec.sort]
-    if not keys:
-        return list(range(count))
-    return sorted(range(count), key=lambda i: tuple("" if k[i] is None else str(k[i]) for k in keys))
+def _sort_text(value: Any) -> str:
+    return "" if value is None else value if value.__class__ is str else str(value)
 
 
 def build_frame(spec: TableSpec, rows: list[Row]) -> pd.DataFrame:
     """The DataFrame of ``spec`` for ``rows``: every column computed, typed and sorted."""
     import pandas as pd
 
-    columns: dict[str, list[Any]] = {column.name: [] for column in spec.columns}
-    computed = [(columns[column.name].append, column.reader()) for column in spec.columns]
-    for row in rows:
-        for append, compute in computed:
-            append(compute(row))
-    order = _order(spec, columns)
-    return pd.DataFrame(
-        {
-            column.name: _typed([columns[column.name][i] for i in order], column.dtype)
-            for column in spec.columns
-        }
-    )
+    readers = {column.name: column.reader() for column in spec.columns}
+    columns: dict[str, list[Any]] = {}
+    if spec.sort and len(rows) > 1:
+        # The sort columns first; the rows are put in their order once, then every other
+        # column is computed in that order (column by column: one comprehension each).
+        for name in spec.sort:
+            compute = readers[name]
+            columns[name] = [compute(row) for row in rows]
+        keys = list(zip(*([_sort_text(value) for value in columns[name]] for name in spec.sort)))
+        order = sorted(range(len(rows)), key=keys.__getitem__)
+        rows = [rows[i] for i in order]
+        for name in spec.sort:
+            values = columns[name]
+            columns[name] = [values[i] for i in order]
+    for name, compute in readers.items():
+        if name not in columns:
+            columns[name] = [compute(row) for row in rows]
+    return pd.DataFrame({column.name: _typed(columns[column.name], column.dtype) for column in spec.columns})
 
 
 def empty_frame(spec: TableSpec) -> pd.DataFrame:

@@ -15,6 +15,8 @@ __all__ = ["Column", "TableSpec", "Row", "as_int", "as_time", "ref_or_none"]
 
 def as_int(value: Any) -> int | None:
     """An integer column's value (None for unset, booleans and what is not a number)."""
+    if value.__class__ is int:
+        return value
     if value is None or isinstance(value, bool):
         return None
     try:

@@ -44,14 +44,23 @@ def _by_key(row: Row) -> dict[str, Any]:
 
 
 def _of_types(*names: str) -> Any:
+    wanted = frozenset(names)
+
     def expand(row: Row) -> Iterator[Any]:
-        return (d for d in _devices(row) if typename(d) in names)
+        return (
+            d for d in _devices(row) if (d.get("_type") if d.__class__ is dict else typename(d)) in wanted
+        )
 
     return expand
 
 
 def _controller(row: Row) -> Any:
     return _by_key(row).get(str(get(row.item, "controllerKey")))
+
+
+def _controller_model(kind: str | None) -> str | None:
+    """libvirt's name of a controller type (the vSphere type where libvirt has none)."""
+    return _CONTROLLERS.get(kind or "", kind)
 
 
 def _label(row: Row) -> Any:
@@ -82,7 +91,7 @@ def _controller_columns() -> tuple[Column, ...]:
     return (
         Column(
             "controller",
-            value=lambda row: _CONTROLLERS.get(typename(_controller(row)) or "", typename(_controller(row))),
+            value=lambda row: _controller_model(typename(_controller(row))),
         ),
         Column("controller_bus", "Int64", value=lambda row: number(get(_controller(row), "busNumber"))),
         Column("unit", "Int64", value=lambda row: number(get(row.item, "unitNumber"))),

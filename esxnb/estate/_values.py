@@ -17,9 +17,12 @@ _MIB = 1024 * 1024
 def get(obj: Any, *path: str) -> Any:
     """``obj[path[0]][path[1]]...`` for decoded data objects (None as soon as one is missing)."""
     for name in path:
-        if obj is None:
+        if obj.__class__ is dict:  # the decoder's data objects: the hot case first
+            obj = obj.get(name)
+        elif obj is None:
             return None
-        obj = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+        else:
+            obj = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
     return obj
 
 

@@ -3,8 +3,9 @@
 For 10,000 VMs a RetrievePropertiesEx answer is tens of megabytes; pyvmomi turns every
 property into a typed Python object and spends most of the call doing it. Here the request
 is still serialized by pyvmomi and sent over the session's own HTTP(S) connection pool (same
-cookie, TLS context, timeout and proxy tunnel), but the answer is fed, chunk by chunk as it
-arrives, to an lxml pull parser and decoded into plain values: ``str``, ``int``, ``bool``,
+cookie, TLS context, timeout and proxy tunnel), but the answer is parsed by lxml (the first
+page as it arrives, pages read ahead whole and off the GIL; see :class:`_Page`) and decoded into
+plain values: ``str``, ``int``, ``bool``,
 ``float``, :class:`Ref` for managed object references, lists and dicts for arrays and data
 objects. Faults are decoded by pyvmomi (they are small) so they map to the same esxnb errors
 as any other call.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import re
 import ssl
 import threading
 import zlib
@@ -58,6 +60,16 @@ _RESPONSES = (_VIM + "RetrievePropertiesExResponse", _VIM + "ContinueRetrievePro
 _SOAP_FAULT = "{http://schemas.xmlsoap.org/soap/envelope/}Fault"
 _DIAGNOSIS = 1 << 16  # bytes of an unexpected answer kept to say what it was
 _CHUNK = 1 << 16
+_WHOLE_LIMIT = 64 << 20  # bytes of a page read ahead that are parsed as one document, at most
+# The paging token where vCenter and the simulator put it, first in the result: read from the
+# first bytes of a page read ahead, so the page after it is asked for before this one is even
+# complete (the parser checks it later).
+_EARLY_TOKEN = re.compile(rb"<returnval>\s*<token>([^<&\s]{1,512})</token>")
+_PARSER_OPTIONS = {"resolve_entities": False, "no_network": True, "load_dtd": False, "huge_tree": True}
+
+
+def _whole_parser() -> Any:
+    return etree.XMLParser(**_PARSER_OPTIONS)
 
 
 class StaleSessionError(errors.SessionExpiredError):
@@ -136,10 +148,14 @@ class _Page:
     with status 200, a proxy's HTML page) is an error naming what came back, never an empty
     inventory.
 
-    With a ``turn`` lock, the page decodes only while it holds the lock and keeps the bytes
-    that arrive before that: pages read ahead are then decoded one after the other instead of
-    side by side, which under the GIL only added thread switching (about 15 % of the decoding
-    time of a 10,000-VM estate). :meth:`release` gives the turn back.
+    Pages of one retrieval decode one after the other, in order, each while it holds the
+    ``turn`` lock (side by side they would only share the GIL). The first page streams: the
+    pull parser decodes objects as the bytes arrive. A page read ahead (``ahead``) keeps its
+    bytes and, once complete, is parsed in one call: lxml parses a whole document without
+    the GIL, so this runs on another core while the page before is decoded; its token is
+    told at once and its objects are decoded when its turn comes. A page over
+    ``_WHOLE_LIMIT`` bytes streams instead (a server that ignores maxObjects must not make
+    esxnb hold its whole answer as one tree). :meth:`release` gives the turn back.
     """
 
     def __init__(
@@ -147,57 +163,104 @@ class _Page:
         into: Retrieval,
         on_token: Callable[[str], None] | None = None,
         turn: threading.Lock | None = None,
+        *,
+        ahead: bool = False,
     ) -> None:
         self.into = into
         self.on_token = on_token  # told the next page's token as soon as it is read
         self.turn = turn
-        self.held = turn is None
-        self.waiting: list[bytes] = []  # what arrived before the turn came
+        self.held = False
+        self.kept: list[bytes] | None = [] if ahead else None  # a page read ahead: its bytes
+        self.kept_size = 0
+        self.told: str | None = None  # the token on_token was given
         self.token: str | None = None
         self.not_authenticated = False
         self.answered = False  # the RetrievePropertiesEx result element was seen
         self.fault = False
         self.head = bytearray()  # the start of the answer, until it is known to be a result
-        self.parser = etree.XMLPullParser(
-            events=("start", "end"),
-            tag=(_OBJECTS, _TOKEN, *_RESPONSES, _SOAP_FAULT),
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-            huge_tree=True,
-        )
+        self.parser: Any = None
 
     def feed(self, data: bytes) -> None:
         if not self.answered and len(self.head) < _DIAGNOSIS:
             self.head += data[: _DIAGNOSIS - len(self.head)]
-        if not self.held:
-            self.waiting.append(data)
-            if self.turn is None or not self.turn.acquire(blocking=False):
+        if self.kept is not None:
+            self.kept.append(data)
+            self.kept_size += len(data)
+            if self.told is None and self.on_token is not None and self.kept_size <= 2 * _DIAGNOSIS:
+                early = _EARLY_TOKEN.search(self.head)
+                if early is not None:
+                    self._tell(early.group(1).decode("utf-8", "replace"))
+            if self.kept_size <= _WHOLE_LIMIT:
                 return
-            self._take_turn()
+            kept, self.kept = self.kept, None  # too big for one tree: stream it after all
+            for chunk in kept:
+                self._stream(chunk)
             return
-        self.parser.feed(data)
-        self._drain()
+        self._stream(data)
 
     def close(self) -> None:
-        if not self.held and self.turn is not None:
-            self.turn.acquire()
+        if self.kept:
+            kept, self.kept = self.kept, None
+            self._answer(etree.fromstring(b"".join(kept), _whole_parser()))
+            return
+        self._stream(None)
+
+    def _stream(self, data: bytes | None) -> None:
+        if self.parser is None:
             self._take_turn()
-        self.parser.close()
+            self.parser = etree.XMLPullParser(
+                events=("start", "end"),
+                tag=(_OBJECTS, _TOKEN, *_RESPONSES, _SOAP_FAULT),
+                **_PARSER_OPTIONS,
+            )
+        if data is None:
+            self.parser.close()
+        else:
+            self.parser.feed(data)
         self._drain()
 
     def _take_turn(self) -> None:
-        self.held = True
-        waiting, self.waiting = self.waiting, []
-        for data in waiting:
-            self.parser.feed(data)
-            self._drain()
+        if self.turn is not None and not self.held:
+            self.turn.acquire()
+            self.held = True
+
+    def _read_token(self, element: Any) -> None:
+        self.token = element.text
+        if not self.token or self.on_token is None:
+            return
+        if self.told is None:
+            self._tell(self.token)
+        elif self.told != self.token:
+            raise errors.ServerFault(
+                f"the answer's paging token {self.token!r} is not {self.told!r}, as its first bytes said"
+            )
+
+    def _tell(self, token: str) -> None:
+        self.told = token
+        if self.on_token is not None:
+            self.on_token(token)
 
     def release(self) -> None:
         """Give the turn back (if this page holds it)."""
         if self.turn is not None and self.held:
             self.held = False
             self.turn.release()
+
+    def _answer(self, root: Any) -> None:
+        """A whole answer: its token told first, then its objects decoded in this page's turn."""
+        results = []
+        for response in root.iter(*_RESPONSES):
+            self.answered = True
+            results.extend(response.iterchildren(_RETURNVAL))
+        self.fault = next(root.iter(_SOAP_FAULT), None) is not None
+        for result in results:
+            for token in result.iterchildren(_TOKEN):
+                self._read_token(token)
+        self._take_turn()
+        for result in results:
+            for element in result.iterchildren(_OBJECTS):
+                self._object(element)
+                element.clear()  # memory is given back as the page is decoded
 
     @staticmethod
     def _top_level(element: Any) -> bool:
@@ -219,9 +282,7 @@ class _Page:
             if tag not in (_OBJECTS, _TOKEN) or not self._top_level(element):
                 continue
             if tag == _TOKEN:
-                self.token = element.text
-                if self.token and self.on_token is not None:
-                    self.on_token(self.token)
+                self._read_token(element)
                 continue
             self._object(element)
             # Processed objects are dropped so memory stays flat however large the answer.
@@ -238,17 +299,12 @@ class _Page:
         for child in element:
             tag = child.tag
             if tag == _PROPSET:
-                # A propSet is <name/><val/> in that order; anything else (comments, another
-                # order) goes the general way.
-                if len(child) == 2 and child[0].tag == _NAME and child[1].tag == _VAL:
-                    name, val = child[0].text, child[1]
-                else:
-                    name = val = None
-                    for part in child:
-                        if part.tag == _NAME:
-                            name = part.text
-                        elif part.tag == _VAL:
-                            val = part
+                name = val = None
+                for part in child:
+                    if part.tag == _NAME:
+                        name = part.text
+                    elif part.tag == _VAL:
+                        val = part
                 if name is None or val is None:
                     continue
                 try:
@@ -317,10 +373,10 @@ class FastCollector:
         # objects), so the server builds it while this one is decoded; pages merge in order.
         # Each page's own reader starts the request for the page after it (servers may repeat
         # one token string for every page, so the follow-up belongs to the page, not the token).
-        # A page read ahead waits for its turn to decode (see _Page).
+        # Pages decode one at a time, in their turn; pages read ahead are parsed meanwhile (see _Page).
         turn = threading.Lock()
         Page = tuple[Retrieval, "str | None", "Future[Any] | None"]
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="esxnb-page") as pool:
+        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="esxnb-page") as pool:
 
             def fetch(token: str) -> Page:
                 page, after = Retrieval(), {}
@@ -331,6 +387,7 @@ class FastCollector:
                     context,
                     lambda t: after.setdefault("f", pool.submit(fetch, t)),
                     turn=turn,
+                    ahead=True,
                 )
                 return page, next_token, after.get("f")
 
@@ -371,6 +428,7 @@ class FastCollector:
         on_token: Callable[[str], None] | None = None,
         *,
         turn: threading.Lock | None = None,
+        ahead: bool = False,
     ) -> str | None:
         soap = self._soap
         info = self._collector._GetMethodInfo(method)
@@ -389,7 +447,7 @@ class FastCollector:
         try:
             result.round_trips += 1
             if response.status == 200:
-                page = _Page(result, on_token, turn)
+                page = _Page(result, on_token, turn, ahead=ahead)
                 for data in _chunks(response):
                     page.feed(data)
                 page.close()

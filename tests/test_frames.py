@@ -491,25 +491,69 @@ def test_decoder_types_and_paging_token() -> None:
     assert "guest" not in row
 
 
-def test_a_page_waits_for_its_turn_to_decode() -> None:
+def test_a_page_read_ahead_tells_its_token_then_waits_for_its_turn_to_decode() -> None:
     import threading
 
-    objects = '<objects><obj type="Folder">group-1</obj><propSet><name>name</name><val xsi:type="xsd:string">f</val></propSet></objects>'
+    objects = (
+        '<objects><obj type="Folder">group-1</obj>'
+        '<propSet><name>name</name><val xsi:type="xsd:string">f</val></propSet></objects>'
+    )
     body = _ENVELOPE.format(objects=objects, token="<token>t</token>").encode()
     turn = threading.Lock()
     turn.acquire()  # the page before is still decoding
     told: list[str] = []
     result = Retrieval()
-    page = _Page(result, told.append, turn)
-    page.feed(body[:150])
-    page.feed(body[150:])
-    assert result.tables == {} and told == [] and page.token is None  # kept, not decoded
+    page = _Page(result, told.append, turn, ahead=True)
+    for i in range(0, len(body), 50):
+        page.feed(body[i : i + 50])
+    assert result.tables == {} and told == []  # kept, not parsed until complete
+    closing = threading.Thread(target=page.close)
+    closing.start()
+    for _ in range(500):
+        if told:
+            break
+        time.sleep(0.01)
+    assert told == ["t"] and result.tables == {}  # the next page can be asked for already
     turn.release()
-    page.close()  # takes the turn: everything kept is decoded now
-    assert told == ["t"] and result.table("Folder").rows == [{"name": "f"}]
-    assert turn.locked()
+    closing.join(5)
+    assert result.table("Folder").rows == [{"name": "f"}] and turn.locked()
     page.release()
     assert not turn.locked()
+
+
+def test_a_token_read_early_must_be_the_one_the_parser_finds() -> None:
+    told: list[str] = []
+    body = _ENVELOPE.format(objects="", token="<token>real</token>").encode()
+    forged = body.replace(b"<soapenv:Body>", b"<!-- <returnval><token>forged</token> --><soapenv:Body>")
+    page = _Page(Retrieval(), told.append, ahead=True)
+    page.feed(forged)
+    assert told == ["forged"]  # asked for at once, on the strength of the first bytes
+    with pytest.raises(errors.ServerFault, match="paging token 'real' is not 'forged'"):
+        page.close()
+    honest = _Page(Retrieval(), told.append, ahead=True)
+    honest.feed(body)
+    honest.close()
+    assert told == ["forged", "real"] and honest.token == "real"
+
+
+def test_a_page_read_ahead_over_the_limit_streams(monkeypatch: pytest.MonkeyPatch) -> None:
+    import esxnb._fastpc as fastpc
+
+    monkeypatch.setattr(fastpc, "_WHOLE_LIMIT", 64)
+    objects = "".join(
+        f'<objects><obj type="Folder">group-{i}</obj>'
+        f'<propSet><name>name</name><val xsi:type="xsd:string">f{i}</val></propSet></objects>'
+        for i in range(3)
+    )
+    body = _ENVELOPE.format(objects=objects, token="").encode()
+    result = Retrieval()
+    page = _Page(result, ahead=True)
+    page.feed(body[:40])
+    assert page.parser is None  # kept
+    page.feed(body[40:])
+    assert page.parser is not None and page.kept is None  # streaming now
+    page.close()
+    assert [row["name"] for row in result.table("Folder").rows] == ["f0", "f1", "f2"]
 
 
 def test_decoder_reports_missing_objects_and_lost_sessions() -> None:

@@ -112,21 +112,21 @@ def test_pages_read_ahead_are_decoded_one_at_a_time(sim: Simulator, monkeypatch:
     from esxnb import _fastpc
 
     active, overlaps, lock = [0], [], threading.Lock()
-    drain = _fastpc._Page._drain
+    decode_object = _fastpc._Page._object
 
-    def slow_drain(self: object) -> None:
+    def slow_object(self: object, element: object) -> None:
         with lock:
             active[0] += 1
             if active[0] > 1:
                 overlaps.append(active[0])
         try:
             time.sleep(0.02)  # let the page read ahead arrive meanwhile
-            drain(self)
+            decode_object(self, element)
         finally:
             with lock:
                 active[0] -= 1
 
-    monkeypatch.setattr(_fastpc._Page, "_drain", slow_drain)
+    monkeypatch.setattr(_fastpc._Page, "_object", slow_object)
     with connect_to(sim) as conn:
         spec = _vm_spec(conn)
         whole = FastCollector(conn.session).retrieve([spec], page_size=None)

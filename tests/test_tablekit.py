@@ -161,3 +161,46 @@ def test_the_collector_is_paused_during_reads_and_comes_back_as_it_was() -> None
     except KeyError:
         pass
     assert gc.isenabled()
+
+
+def test_per_object_values_are_shared_by_the_rows_of_one_object_in_one_read() -> None:
+    from esxnb._fastpc import Ref
+    from esxnb._tables import Row
+
+    calls: list[str] = []
+    read, other_read = {}, {}
+    vm1, vm2 = Ref("VirtualMachine", "vm-1"), Ref("VirtualMachine", "vm-2")
+
+    def rows(ref: Ref, extra: dict, n: int) -> list[Row]:
+        return [Row(ref, {}, None, extra, item=i) for i in range(n)]  # type: ignore[arg-type]
+
+    def devices(row: Row) -> str:
+        return row.per_object("devices", lambda: calls.append(row.ref.value) or row.ref.value)
+
+    assert [devices(r) for r in rows(vm1, read, 3) + rows(vm2, read, 2) + rows(vm1, read, 2)] == [
+        "vm-1"
+    ] * 3 + ["vm-2"] * 2 + ["vm-1"] * 2
+    assert calls == ["vm-1", "vm-2"]  # once per object, whatever the rows and tables
+    devices(rows(vm1, other_read, 1)[0])
+    assert calls == ["vm-1", "vm-2", "vm-1"]  # a new read computes again
+
+
+def test_rows_are_sorted_as_text_unset_first_and_every_column_follows_its_row() -> None:
+    from esxnb._fastpc import Ref
+    from esxnb._tables import Row, build_frame
+
+    spec = TableSpec(
+        name="t",
+        types=("VirtualMachine",),
+        paths=(),
+        columns=(
+            Column("label", value=lambda row: f"row-{row.item[1]}"),
+            Column("key", "object", value=lambda row: row.item[0]),
+        ),
+        sort=("key",),
+    )
+    keys = [9, None, "x", 10, 9]
+    rows = [Row(Ref("VirtualMachine", "vm-1"), {}, None, {}, item=(k, i)) for i, k in enumerate(keys)]  # type: ignore[arg-type]
+    frame = build_frame(spec, rows)
+    assert list(frame["key"]) == [None, 10, 9, 9, "x"]  # "" < "10" < "9" < "x"; ties keep their order
+    assert list(frame["label"]) == ["row-1", "row-3", "row-0", "row-4", "row-2"]

@@ -76,6 +76,17 @@ class Row:
             value = self._cache[key] = compute()
             return value
 
+    def per_object(self, key: str, compute: Callable[[], Any]) -> Any:
+        """Like :meth:`once`, but shared by every row of the same object in this read (the
+        expanded rows of one VM, in every table): e.g. its devices by key."""
+        cache = self.extra.setdefault("_per_object", {})
+        slot = (self.ref, key)
+        try:
+            return cache[slot]
+        except KeyError:
+            value = cache[slot] = compute()
+            return value
+
     def host_place(self, path: str = "runtime.host") -> tuple[str | None, str | None, str | None, str | None]:
         """``(host, compute resource, cluster, datacenter)`` of the host at ``path`` (or this host)."""
         host = self.ref if self.ref.type == "HostSystem" else self.ref_at(path)

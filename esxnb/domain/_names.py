@@ -12,6 +12,8 @@ _ESCAPED = re.compile(r"%(25|2[fF]|5[cC])")
 
 def display_name(server_name: str) -> str:
     """A VM name as the server stores it (``%2f`` for ``/``, ``%25``, ``%5c``) -> as a user writes it."""
+    if "%" not in server_name:  # nearly every name: no escape to undo
+        return server_name
     return _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), server_name)
 
 

@@ -36,11 +36,11 @@ _NIC_MODELS = {
 
 
 def _devices(row: Row) -> list[Any]:
-    return row.once("devices", lambda: items(row.get("config.hardware.device")))
+    return row.per_object("devices", lambda: items(row.get("config.hardware.device")))
 
 
 def _by_key(row: Row) -> dict[str, Any]:
-    return row.once("devices_by_key", lambda: {str(get(d, "key")): d for d in _devices(row)})
+    return row.per_object("devices_by_key", lambda: {str(get(d, "key")): d for d in _devices(row)})
 
 
 def _of_types(*names: str) -> Any:

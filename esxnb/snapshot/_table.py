@@ -18,9 +18,12 @@ _MIB = 1024 * 1024
 def _sizes(layout_snapshots: Any, layout_files: Any) -> dict[str, int]:
     """Bytes per snapshot moref: its state and memory files and the newest delta of each disk
     (what deleting the snapshot frees, roughly), where the server reports file layouts."""
+    entries = _items(layout_snapshots)
+    if not entries:  # most VMs: no snapshot, no need to index their files
+        return {}
     size_of = {str(_get(f, "key")): int(_get(f, "size") or 0) for f in _items(layout_files)}
     sizes = {}
-    for entry in _items(layout_snapshots):
+    for entry in entries:
         keys = [_get(entry, "dataKey"), _get(entry, "memoryKey")]
         for disk in _items(_get(entry, "disk")):
             chain = _items(_get(disk, "chain"))

@@ -358,8 +358,10 @@ class FastCollector:
         *,
         page_size: int | None = 10_000,
         context: str = "property retrieval failed",
+        on_page: Callable[[Retrieval], None] | None = None,
     ) -> Retrieval:
-        """All objects and properties the filter specs select, paged until the server is done.
+        """All objects and properties the filter specs select, paged until the server is done;
+        ``on_page`` is given each page, in order, as soon as it is decoded (in this thread).
 
         Raises :class:`StaleSessionError` when the server no longer knows the session (the
         caller logs in again through pyvmomi and retries) and esxnb errors for everything else.
@@ -395,18 +397,24 @@ class FastCollector:
             token = None
             pending: Future[Any] | None = None
             try:
+                first_page = Retrieval()
                 token = self._call(
                     "RetrievePropertiesEx",
                     (list(specs), options),
-                    result,
+                    first_page,
                     context,
                     lambda t: first.setdefault("f", pool.submit(fetch, t)),
                     turn=turn,
                 )
                 pending = first.get("f")
+                result.merge(first_page)
+                if on_page is not None:
+                    on_page(first_page)
                 while token:
                     page, token, pending = (pending or pool.submit(fetch, token)).result()
                     result.merge(page)
+                    if on_page is not None:
+                        on_page(page)
             except BaseException:
                 if pending is not None:
                     pending.cancel()

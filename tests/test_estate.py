@@ -81,6 +81,31 @@ def test_one_retrieval_for_every_table(estate: Estate) -> None:
     assert estate.vms is estate["vms"]
 
 
+def test_columns_computed_while_the_pages_come_change_nothing(
+    conn: esxnb.Connection, estate: Estate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over many pages, the VM tables' columns computed page by page (and those that need the
+    whole read, computed at the end) give the same frames as computing everything at the end."""
+    import esxnb._tables._read as table_reader
+    from esxnb._tables import _early
+
+    names = [name for name in estate if name != "datastore_files"]
+    monkeypatch.setattr(table_reader, "PAGE_SIZE", 37)
+    followed = []
+    page = _early.EarlyColumns.page
+    monkeypatch.setattr(_early.EarlyColumns, "page", lambda self, p: followed.append(p) or page(self, p))
+    early = conn.estate(names)
+    assert len(followed) > 5  # the pages were followed
+    monkeypatch.setattr(_early, "_VM", ("NoTableHasThisType",))  # now everything at the end
+    late = conn.estate(names)
+    for name in names:
+        aging = [c for c in early[name].columns if c.startswith("age")]  # measured from now
+        pd.testing.assert_frame_equal(
+            early[name].drop(columns=aging), late[name].drop(columns=aging), obj=name
+        )
+    assert early["vms"].attrs["round_trips"] == late["vms"].attrs["round_trips"]
+
+
 def test_row_counts_match_pyvmomi(estate: Estate, pv: Any) -> None:
     vms = _all(pv, vim.VirtualMachine)
     devices = [d for vm in vms for d in vm.config.hardware.device]

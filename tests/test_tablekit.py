@@ -204,3 +204,44 @@ def test_rows_are_sorted_as_text_unset_first_and_every_column_follows_its_row() 
     frame = build_frame(spec, rows)
     assert list(frame["key"]) == [None, 10, 9, 9, "x"]  # "" < "10" < "9" < "x"; ties keep their order
     assert list(frame["label"]) == ["row-1", "row-3", "row-0", "row-4", "row-2"]
+
+
+def test_early_columns_leave_what_needs_the_whole_read_to_the_end() -> None:
+    from esxnb._fastpc import Ref, Retrieval, Table
+    from esxnb._tables import Row
+    from esxnb._tables._early import EarlyColumns
+
+    seen_structure: list[object] = []
+
+    def host(row: Row) -> object:
+        try:
+            return row.host_place()[0]
+        except Exception:  # a column's own guard must not turn "not yet" into None
+            return "guarded"
+
+    spec = TableSpec(
+        name="t",
+        types=("VirtualMachine",),
+        paths=("name",),
+        columns=(
+            Column("name"),
+            Column("host", value=host),
+            Column("auto", value=lambda row: row.extra["autostart"]),
+            Column("seen", value=lambda row: seen_structure.append(row.structure) or "x"),
+        ),
+    )
+    early = EarlyColumns([spec], Ref("Folder", "group-d1"))
+    page = Retrieval(tables={"VirtualMachine": Table([Ref("VirtualMachine", "vm-1")], [{"name": "a"}])})
+    early.page(page)
+    assert set(early._columns["t"]) == {"name", "seen"}  # host and auto wait for the end
+
+    class Structure:
+        def host_place(self, ref: object) -> tuple[str, None, None, None]:
+            return ("esx-1", None, None, None)
+
+    class Reading:
+        structure = Structure()
+
+    frame = early.frame(spec, Reading(), {"autostart": "on"})  # type: ignore[arg-type]
+    assert frame.to_dict("records") == [{"name": "a", "host": "esx-1", "auto": "on", "seen": "x"}]
+    assert len(seen_structure) == 1  # computed once, early

@@ -6,6 +6,8 @@ per-object expansion (one row per disk, per NIC, ...). :func:`read_tables` merge
 of every table asked for into ONE PropertyCollector retrieval, computes inventory paths once
 from one parent map (:class:`Structure`), and returns one DataFrame per table, each with
 ``df.attrs`` ``round_trips`` (HTTP requests of the whole read), ``seconds`` and ``server``.
+The VM tables' columns that need only the VM's own properties are computed page by page while
+the read waits for the server; the others at the end (``_early``).
 
 Declaring a table::
 
@@ -30,6 +32,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._custom import CUSTOM_VALUES, add_custom_columns, custom_field_definitions, custom_values
+from ._early import EarlyColumns
 from ._frame import build_frame, empty_frame, records_frame
 from ._gc import collector_paused
 from ._live import LiveTable
@@ -71,12 +74,14 @@ def read_tables(
     """``{name: DataFrame}`` for every table in ``tables``, from one bulk retrieval (of the
     VMs in scope, or of ``vms`` only: pyVmomi VirtualMachine objects)."""
     with collector_paused():
-        reading = read(conn, tables, vms)
-        extra = {"autostart": reading.structure.autostart(), "scope": scope_ref(conn)}
+        scope = scope_ref(conn)
+        early = EarlyColumns(tables, scope)  # VM columns computed while the pages come
+        reading = read(conn, tables, vms, pages=early)
+        extra = {"autostart": reading.structure.autostart(), "scope": scope}
         definitions = custom_field_definitions(reading.structure.result)
         frames = {}
         for spec in tables:
-            frame = build_frame(spec, reading.rows(spec, extra))
+            frame = early.frame(spec, reading, extra)
             if "custom_fields" in spec.needs:
                 frame = add_custom_columns(frame, spec, definitions)
             frames[spec.name] = frame

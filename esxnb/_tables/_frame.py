@@ -32,28 +32,27 @@ def _sort_text(value: Any) -> str:
     return "" if value is None else value if value.__class__ is str else str(value)
 
 
-def build_frame(spec: TableSpec, rows: list[Row]) -> pd.DataFrame:
-    """The DataFrame of ``spec`` for ``rows``: every column computed, typed and sorted."""
+def build_frame(
+    spec: TableSpec, rows: list[Row], computed: Mapping[str, list[Any]] | None = None
+) -> pd.DataFrame:
+    """The DataFrame of ``spec`` for ``rows``: every column computed (but those ``computed``
+    already holds, in the order of ``rows``), typed and sorted."""
     import pandas as pd
 
-    readers = {column.name: column.reader() for column in spec.columns}
     columns: dict[str, list[Any]] = {}
+    for column in spec.columns:  # column by column: one comprehension each
+        done = computed.get(column.name) if computed is not None else None
+        if done is None:
+            compute = column.reader()
+            done = [compute(row) for row in rows]
+        columns[column.name] = done
+    frame = pd.DataFrame({column.name: _typed(columns[column.name], column.dtype) for column in spec.columns})
     if spec.sort and len(rows) > 1:
-        # The sort columns first; the rows are put in their order once, then every other
-        # column is computed in that order (column by column: one comprehension each).
-        for name in spec.sort:
-            compute = readers[name]
-            columns[name] = [compute(row) for row in rows]
         keys = list(zip(*([_sort_text(value) for value in columns[name]] for name in spec.sort)))
         order = sorted(range(len(rows)), key=keys.__getitem__)
-        rows = [rows[i] for i in order]
-        for name in spec.sort:
-            values = columns[name]
-            columns[name] = [values[i] for i in order]
-    for name, compute in readers.items():
-        if name not in columns:
-            columns[name] = [compute(row) for row in rows]
-    return pd.DataFrame({column.name: _typed(columns[column.name], column.dtype) for column in spec.columns})
+        if any(i != at for at, i in enumerate(order)):
+            frame = frame.take(order).reset_index(drop=True)
+    return frame
 
 
 def empty_frame(spec: TableSpec) -> pd.DataFrame:

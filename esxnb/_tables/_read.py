@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pyVmomi import vim, vmodl
 from pyVmomi.VmomiSupport import GetWsdlType
@@ -71,6 +71,25 @@ def _over_view(view: Any, specs: list[Any]) -> Any:
     )
 
 
+def object_rows(
+    spec: TableSpec, refs: Sequence[Ref], props: Sequence[dict[str, Any]], structure: Any, extra: Any
+) -> list[Row]:
+    """The rows of ``spec`` for these objects (``props`` aligned with ``refs``), expanded and
+    filtered."""
+    rows: list[Row] = []
+    for ref, values in zip(refs, props):
+        row = Row(ref, values, structure, extra)
+        if spec.expand is None:
+            if spec.keep is None or spec.keep(row):
+                rows.append(row)
+            continue
+        for item in spec.expand(row):
+            expanded = Row(ref, values, structure, extra, item)
+            if spec.keep is None or spec.keep(expanded):
+                rows.append(expanded)
+    return rows
+
+
 class Reading:
     """What one read brought back: the structure (with every object's properties) and its cost."""
 
@@ -82,20 +101,8 @@ class Reading:
 
     def rows(self, spec: TableSpec, extra: dict[str, Any]) -> list[Row]:
         """The rows of ``spec``, expanded and filtered."""
-        result = self.structure.result
-        table = result.table(*spec.types)
-        rows: list[Row] = []
-        for ref, props in zip(table.refs, table.rows):
-            row = Row(ref, props, self.structure, extra)
-            if spec.expand is None:
-                if spec.keep is None or spec.keep(row):
-                    rows.append(row)
-                continue
-            for item in spec.expand(row):
-                expanded = Row(ref, props, self.structure, extra, item)
-                if spec.keep is None or spec.keep(expanded):
-                    rows.append(expanded)
-        return rows
+        table = self.structure.result.table(*spec.types)
+        return object_rows(spec, table.refs, table.rows, self.structure, extra)
 
     def attrs(self) -> dict[str, Any]:
         return {
@@ -181,22 +188,27 @@ class _Reader:
         )
 
     # -- retrievals -------------------------------------------------------------------
-    def _retrieve(self, build: Callable[[], list[Any]]) -> Retrieval:
+    def _retrieve(self, build: Callable[[], list[Any]], pages: PageSink | None = None) -> Retrieval:
         """Run the filter specs ``build()`` makes; once more with new views if the session changed."""
         with self.views.lock:
             try:
-                return self._retrieve_once(build)
+                return self._retrieve_once(build, pages)
             except StaleSessionError:
                 # Views die with their session. Creating new ones through pyvmomi also
                 # logs in again when the session itself has expired.
                 self.views.forget()
-            return self._retrieve_once(build)
+                if pages is not None:
+                    pages.reset()
+            return self._retrieve_once(build, pages)
 
-    def _retrieve_once(self, build: Callable[[], list[Any]]) -> Retrieval:
+    def _retrieve_once(self, build: Callable[[], list[Any]], pages: PageSink | None) -> Retrieval:
         specs = build()
         try:
             return self.collector.retrieve(
-                specs, page_size=PAGE_SIZE, context=f"cannot read the inventory of {self.conn.uri.hostname}"
+                specs,
+                page_size=PAGE_SIZE,
+                context=f"cannot read the inventory of {self.conn.uri.hostname}",
+                on_page=pages.page if pages is not None else None,
             )
         finally:
             self.round_trips += self.collector.round_trips
@@ -231,11 +243,11 @@ class _Reader:
         specs.extend(extra for extra in extras if extra is not None)
         return specs
 
-    def read(self, tables: Sequence[TableSpec]) -> Reading:
+    def read(self, tables: Sequence[TableSpec], pages: PageSink | None = None) -> Reading:
         started = time.perf_counter()
         autostart = any("autostart" in spec.needs for spec in tables)
         known = set(self.views.autostart_managers) if autostart else set()
-        result = self._retrieve(lambda: self.specs_for(tables, autostart_managers=known))
+        result = self._retrieve(lambda: self.specs_for(tables, autostart_managers=known), pages)
         structure = Structure(
             result, datacenter=self.conn.datacenter, datacenter_path=self.conn.datacenter_path
         )
@@ -249,10 +261,25 @@ class _Reader:
         return Reading(structure, self.round_trips, started, str(self.conn.uri))
 
 
-def read(conn: ConnectionLike, tables: Sequence[TableSpec], vms: Sequence[Any] | None = None) -> Reading:
+class PageSink(Protocol):
+    """Told each page of the main retrieval as it is decoded, and to start again when the
+    retrieval does (its session or paging token expired)."""
+
+    def page(self, page: Retrieval) -> None: ...
+
+    def reset(self) -> None: ...
+
+
+def read(
+    conn: ConnectionLike,
+    tables: Sequence[TableSpec],
+    vms: Sequence[Any] | None = None,
+    *,
+    pages: PageSink | None = None,
+) -> Reading:
     """One retrieval for every table in ``tables`` (views created on first use); ``vms``
-    limits the VirtualMachine rows to those VMs."""
-    return _Reader(conn, vms).read(tables)
+    limits the VirtualMachine rows to those VMs; ``pages`` sees its pages as they come."""
+    return _Reader(conn, vms).read(tables, pages)
 
 
 def filter_specs(conn: ConnectionLike, tables: Sequence[TableSpec]) -> list[Any]:

@@ -21,7 +21,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -48,6 +48,15 @@ SERVER_LIFETIME_S = 600
 
 # Builds a server's command line from (root dir, private base dir, port, token).
 Command = Callable[[Path, Path, int, str], list[str]]
+
+
+class FrontEnd(NamedTuple):
+    """How to start one front end: its command line, the path that answers once it is up and
+    the path of a notebook (``{token}`` and ``{name}`` filled in)."""
+
+    command: Command
+    ready_path: str
+    notebook_path: str
 
 
 @dataclass
@@ -178,9 +187,7 @@ def _need_chromium() -> None:
 
 def run_server(
     name: str,
-    command: Command,
-    ready_path: str,
-    notebook_path: str,
+    front_end: FrontEnd,
     sim: Simulator,
     tmp_path_factory: pytest.TempPathFactory,
     uri: str | None = None,
@@ -197,11 +204,11 @@ def run_server(
     token = secrets.token_hex(16)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    ready_url = url + ready_path.format(token=token)
+    ready_url = url + front_end.ready_path.format(token=token)
     log = base / f"{name}.log"
-    process = _serve(command(root, base, port, token), env, log, ready_url)
+    process = _serve(front_end.command(root, base, port, token), env, log, ready_url)
     try:
-        yield Server(url, token, root, sim, uri, notebook_path, log)
+        yield Server(url, token, root, sim, uri, front_end.notebook_path, log)
     finally:
         _stop(process)
 
@@ -225,7 +232,7 @@ def _jupyter_app(module: str, app_class: str, *extra: str) -> Command:
     return command
 
 
-def voila_command(notebook: str) -> Command:
+def voila_app(notebook: str) -> FrontEnd:
     """Voila rendering ``notebook`` (one of this folder's) at its root URL."""
 
     def command(root: Path, base: Path, port: int, token: str) -> list[str]:
@@ -235,42 +242,39 @@ def voila_command(notebook: str) -> Command:
             f"--token={token}",
         ]  # fmt: skip
 
-    return command
+    return FrontEnd(command, "/voila/static/voila.js", "/")
 
 
-def jupyterlab_command() -> Command:
-    return _jupyter_app("jupyterlab", "LabApp", "--LabApp.news_url=")
+_JUPYTER_READY = "/api/status?token={token}"
 
 
-def notebook7_command() -> Command:
+def jupyterlab_app() -> FrontEnd:
+    return FrontEnd(
+        _jupyter_app("jupyterlab", "LabApp", "--LabApp.news_url="), _JUPYTER_READY, "/lab/tree/{name}"
+    )
+
+
+def notebook7_app() -> FrontEnd:
     pytest.importorskip("notebook.app", reason="Notebook 7 is not installed (pip install 'notebook>=7.2')")
-    return _jupyter_app("notebook", "JupyterNotebookApp")
+    return FrontEnd(_jupyter_app("notebook", "JupyterNotebookApp"), _JUPYTER_READY, "/notebooks/{name}")
 
 
 @pytest.fixture
 def lab(forms_sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """JupyterLab on loopback serving fresh copies of this folder's notebooks."""
-    command = jupyterlab_command()
-    yield from run_server(
-        "lab", command, "/api/status?token={token}", "/lab/tree/{name}", forms_sim, tmp_path_factory
-    )
+    yield from run_server("lab", jupyterlab_app(), forms_sim, tmp_path_factory)
 
 
 @pytest.fixture
 def notebook7(forms_sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """Jupyter Notebook 7 on loopback serving fresh copies of this folder's notebooks."""
-    command = notebook7_command()
-    yield from run_server(
-        "notebook7", command, "/api/status?token={token}", "/notebooks/{name}", forms_sim, tmp_path_factory
-    )
+    yield from run_server("notebook7", notebook7_app(), forms_sim, tmp_path_factory)
 
 
 @pytest.fixture
 def voila(forms_sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """Voila on loopback rendering ``forms.ipynb`` (it runs the notebook when the page loads)."""
-    yield from run_server(
-        "voila", voila_command("forms.ipynb"), "/voila/static/voila.js", "/", forms_sim, tmp_path_factory
-    )
+    yield from run_server("voila", voila_app("forms.ipynb"), forms_sim, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -19,13 +19,13 @@ from helpers import connect_to
 
 from .conftest import (
     Server,
-    jupyterlab_command,
+    jupyterlab_app,
     labels,
-    notebook7_command,
+    notebook7_app,
     run_all_cells,
     run_server,
     shot,
-    voila_command,
+    voila_app,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.simulator, pytest.mark.timeout(300)]
@@ -43,24 +43,14 @@ def _whole(sim: Simulator) -> str:
 
 @pytest.fixture
 def estate_lab(demo_sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    yield from run_server(
-        "estate-lab",
-        jupyterlab_command(),
-        "/api/status?token={token}",
-        "/lab/tree/{name}",
-        demo_sim,
-        tmp_path_factory,
-        uri=_whole(demo_sim),
-    )
+    yield from run_server("estate-lab", jupyterlab_app(), demo_sim, tmp_path_factory, uri=_whole(demo_sim))
 
 
 @pytest.fixture
 def dashboard_voila(demo_sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     yield from run_server(
         "dashboard-voila",
-        voila_command("dashboard-estate.ipynb"),
-        "/voila/static/voila.js",
-        "/",
+        voila_app("dashboard-estate.ipynb"),
         demo_sim,
         tmp_path_factory,
         uri=_whole(demo_sim),
@@ -244,18 +234,9 @@ def dashboard_app(
     request: pytest.FixtureRequest, demo_sim: Simulator, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     """JupyterLab or Notebook 7 serving the dashboard notebook."""
-    command, path = {
-        "jupyterlab": (jupyterlab_command, "/lab/tree/{name}"),
-        "notebook7": (notebook7_command, "/notebooks/{name}"),
-    }[request.param]
+    front_end = {"jupyterlab": jupyterlab_app, "notebook7": notebook7_app}[request.param]
     yield from run_server(
-        f"dashboard-{request.param}",
-        command(),
-        "/api/status?token={token}",
-        path,
-        demo_sim,
-        tmp_path_factory,
-        uri=_whole(demo_sim),
+        f"dashboard-{request.param}", front_end(), demo_sim, tmp_path_factory, uri=_whole(demo_sim)
     )
 
 
@@ -302,9 +283,7 @@ def big_sim() -> Iterator[Simulator]:
 def big_lab(big_sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     yield from run_server(
         "big-lab",
-        jupyterlab_command(),
-        "/api/status?token={token}",
-        "/lab/tree/{name}",
+        jupyterlab_app(),
         big_sim,
         tmp_path_factory,
         uri=_whole(big_sim),

@@ -35,10 +35,16 @@ def _boolean(text: str) -> bool:
 
 def _text(element: Any) -> str:
     """A leaf's text, comments and processing instructions left out, within MAX_VALUE_TEXT."""
-    text = element.text or "" if not len(element) else "".join(element.itertext())
+    if not len(element):
+        return _leaf_text(element)
+    text = "".join(element.itertext())
     if len(text) > MAX_VALUE_TEXT:
-        raise ValueError(f"a text of {len(text)} characters, over esxnb's bound of {MAX_VALUE_TEXT}")
+        raise _too_long(text)
     return text
+
+
+def _too_long(text: str) -> ValueError:
+    return ValueError(f"a text of {len(text)} characters, over esxnb's bound of {MAX_VALUE_TEXT}")
 
 
 def _has_elements(element: Any) -> bool:
@@ -172,7 +178,7 @@ def _leaf_text(element: Any) -> str:
     if text is None:
         return ""
     if len(text) > MAX_VALUE_TEXT:
-        raise ValueError(f"a text of {len(text)} characters, over esxnb's bound of {MAX_VALUE_TEXT}")
+        raise _too_long(text)
     return text
 
 

@@ -4,11 +4,10 @@ For 10,000 VMs a RetrievePropertiesEx answer is tens of megabytes; pyvmomi turns
 property into a typed Python object and spends most of the call doing it. Here the request
 is still serialized by pyvmomi and sent over the session's own HTTP(S) connection pool (same
 cookie, TLS context, timeout and proxy tunnel), but the answer is parsed by lxml (the first
-page as it arrives, pages read ahead whole and off the GIL; see :class:`_Page`) and decoded into
-plain values: ``str``, ``int``, ``bool``,
-``float``, :class:`Ref` for managed object references, lists and dicts for arrays and data
-objects. Faults are decoded by pyvmomi (they are small) so they map to the same esxnb errors
-as any other call.
+page as it arrives, pages read ahead whole and off the GIL; see :class:`_Page`) and decoded
+into plain values: ``str``, ``int``, ``bool``, ``float``, :class:`Ref` for managed object
+references, lists and dicts for arrays and data objects. Faults are decoded by pyvmomi (they
+are small) so they map to the same esxnb errors as any other call.
 """
 
 from __future__ import annotations

@@ -47,9 +47,7 @@ def _of_types(*names: str) -> Any:
     wanted = frozenset(names)
 
     def expand(row: Row) -> Iterator[Any]:
-        return (
-            d for d in _devices(row) if (d.get("_type") if d.__class__ is dict else typename(d)) in wanted
-        )
+        return (d for d in _devices(row) if typename(d) in wanted)
 
     return expand
 

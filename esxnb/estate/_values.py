@@ -52,6 +52,8 @@ def mib(value: Any, unit: int = 1) -> float | None:
 
 def typename(obj: Any) -> str | None:
     """The data object's vSphere type (``VirtualDisk``, ``VirtualVmxnet3``...)."""
+    if obj.__class__ is dict:  # the decoder's data objects: the hot case first
+        return obj.get("_type")
     return obj.get("_type") if isinstance(obj, dict) else type(obj).__name__ if obj is not None else None
 
 
